@@ -1,0 +1,125 @@
+//! `lade images` / `lade image ls`
+
+use std::io::{self, Write};
+
+use lade_reference::Reference;
+use lade_store::Store;
+
+use crate::cli::ImagesArgs;
+use crate::output::{human_size, since};
+use crate::settings::Settings;
+
+struct Row {
+    repository: String,
+    tag: String,
+    digest: String,
+    id: String,
+    created_since: String,
+    created: Option<String>,
+    size: String,
+}
+
+pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let filter = args
+        .repository
+        .as_deref()
+        .map(Reference::parse_normalized)
+        .transpose()?;
+    let store = Store::open(&settings.root)?;
+    let state = store.state()?;
+    let now = jiff::Timestamp::now();
+    let mut rows = Vec::new();
+    for image in state.images() {
+        let id = if args.no_trunc {
+            image.id().to_string()
+        } else {
+            image.id().short_id().to_owned()
+        };
+        let record = image.record;
+        let digest = record
+            .repo_digests
+            .first()
+            .and_then(|d| d.rsplit_once('@').map(|(_, d)| d.to_owned()))
+            .unwrap_or_else(|| "<none>".into());
+        let common = |repository: String, tag: String| Row {
+            repository,
+            tag,
+            digest: digest.clone(),
+            id: id.clone(),
+            created_since: since(record.created.as_deref(), now),
+            created: record.created.clone(),
+            size: human_size(record.size()),
+        };
+        if image.names.is_empty() {
+            if filter.is_none() {
+                rows.push(common("<none>".into(), "<none>".into()));
+            }
+            continue;
+        }
+        for name in &image.names {
+            if let Some(f) = &filter
+                && (f.name() != name.name() || f.tag().is_some_and(|t| Some(t) != name.tag()))
+            {
+                continue;
+            }
+            let tag = name
+                .tag()
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default();
+            rows.push(common(name.familiar_name(), tag));
+        }
+    }
+    // Docker sorts newest first.
+    rows.sort_by(|a, b| b.created.cmp(&a.created));
+
+    let mut out = io::stdout().lock();
+    if args.quiet {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in &rows {
+            if seen.insert(r.id.clone()) {
+                writeln!(out, "{}", r.id)?;
+            }
+        }
+        return Ok(crate::exit::SUCCESS);
+    }
+    let mut table: Vec<Vec<&str>> = Vec::new();
+    let mut header = vec!["REPOSITORY", "TAG"];
+    if args.digests {
+        header.push("DIGEST");
+    }
+    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
+    table.push(header);
+    for r in &rows {
+        let mut line = vec![r.repository.as_str(), r.tag.as_str()];
+        if args.digests {
+            line.push(r.digest.as_str());
+        }
+        line.extend([r.id.as_str(), r.created_since.as_str(), r.size.as_str()]);
+        table.push(line);
+    }
+    write_table(&mut out, &table)?;
+    Ok(crate::exit::SUCCESS)
+}
+
+/// Columns padded as Go's tabwriter pads Docker's tables (padding 3).
+fn write_table(out: &mut impl Write, rows: &[Vec<&str>]) -> io::Result<()> {
+    let cols = rows.first().map_or(0, Vec::len);
+    let mut widths = vec![0; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    for r in rows {
+        let mut line = String::new();
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                let pad = widths[i] - c.chars().count() + 3;
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}

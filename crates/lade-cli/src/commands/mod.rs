@@ -1,0 +1,43 @@
+//! One file per command: each loads what it needs, calls one library function and prints.
+
+mod check;
+mod images;
+mod import;
+mod inspect;
+
+use anyhow::bail;
+
+use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::settings::Settings;
+
+/// Runs the command; returns the exit code.
+pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
+    match cli.command {
+        Command::Images(a) | Command::Image(ImageCommand::Ls(a)) => images::run(&a, settings),
+        Command::Import(a) | Command::Image(ImageCommand::Import(a)) => import::run(&a, settings),
+        Command::Inspect(a) | Command::Image(ImageCommand::Inspect(a)) => {
+            inspect::run(&a, settings)
+        }
+        Command::System(SystemCommand::Check(a)) => check::run(&a, settings),
+        Command::History(_) | Command::Image(ImageCommand::History(_)) => not_yet("history"),
+        Command::Tag(_) | Command::Image(ImageCommand::Tag(_)) => not_yet("tag"),
+        Command::Rmi(_) | Command::Image(ImageCommand::Rm(_)) => not_yet("rmi"),
+        Command::Image(ImageCommand::Prune(_)) => not_yet("image prune"),
+        Command::Pull(_) | Command::Image(ImageCommand::Pull(_)) => not_yet("pull"),
+        Command::Push(_) | Command::Image(ImageCommand::Push(_)) => not_yet("push"),
+        Command::Save(_) | Command::Image(ImageCommand::Save(_)) => not_yet("save"),
+        Command::Load(_) | Command::Image(ImageCommand::Load(_)) => not_yet("load"),
+        Command::Image(ImageCommand::Export(_)) => not_yet("image export"),
+        Command::Search(_) => not_yet("search"),
+        Command::Login(_) => not_yet("login"),
+        Command::Logout(_) => not_yet("logout"),
+        Command::Manifest(_) => not_yet("manifest"),
+        Command::Registry(_) => not_yet("registry"),
+        Command::System(SystemCommand::Df(_)) => not_yet("system df"),
+        Command::System(SystemCommand::Prune(_)) => not_yet("system prune"),
+    }
+}
+
+fn not_yet(name: &str) -> anyhow::Result<i32> {
+    bail!("`lade {name}` is not built yet in this version of lade")
+}

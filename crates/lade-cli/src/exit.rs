@@ -1,0 +1,8 @@
+//! Exit codes: the only place they are defined. They follow the Docker CLI.
+
+/// The command did what was asked.
+pub const SUCCESS: i32 = 0;
+/// The command failed (Docker's generic failure).
+pub const FAILURE: i32 = 1;
+/// The command line could not be parsed (Docker exits 125 for flag errors).
+pub const USAGE: i32 = 125;

@@ -1,0 +1,154 @@
+//! How things look: Docker's sizes and durations, and hints that follow errors.
+
+use lade_ops::LookupError;
+use lade_store::StoreError;
+
+/// Docker's `units.HumanSize`: base 1000, three significant digits (`7.8MB`, `133MB`).
+pub fn human_size(size: u64) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut value = size as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    format!("{}{}", significant(value, 3), UNITS[unit])
+}
+
+/// Go's `%.*g` for values below 1000: `precision` significant digits, no trailing zeros.
+fn significant(value: f64, precision: i32) -> String {
+    if value == 0.0 {
+        return "0".into();
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (precision - 1 - magnitude).max(0) as usize;
+    let s = format!("{value:.decimals$}");
+    // Rounding can carry into a new digit (999.5 -> "1000"); Go prints that as 1e+03.
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else if s.len() as i32 > precision {
+        format!("{}e+{:02}", &s[..1], s.len() - 1)
+    } else {
+        s
+    }
+}
+
+/// Docker's `units.HumanDuration`.
+pub fn human_duration(d: std::time::Duration) -> String {
+    let seconds = d.as_secs();
+    let minutes = seconds / 60;
+    let hours = (d.as_secs_f64() / 3600.0 + 0.5) as u64;
+    if seconds < 1 {
+        "Less than a second".into()
+    } else if seconds == 1 {
+        "1 second".into()
+    } else if seconds < 60 {
+        format!("{seconds} seconds")
+    } else if minutes == 1 {
+        "About a minute".into()
+    } else if minutes < 60 {
+        format!("{minutes} minutes")
+    } else if hours == 1 {
+        "About an hour".into()
+    } else if hours < 48 {
+        format!("{hours} hours")
+    } else if hours < 24 * 7 * 2 {
+        format!("{} days", hours / 24)
+    } else if hours < 24 * 30 * 2 {
+        format!("{} weeks", hours / 24 / 7)
+    } else if hours < 24 * 365 * 2 {
+        format!("{} months", hours / 24 / 30)
+    } else {
+        format!("{} years", seconds / 3600 / 24 / 365)
+    }
+}
+
+/// "2 weeks ago" for an RFC 3339 time; empty when the time is unknown or unreadable.
+pub fn since(time: Option<&str>, now: jiff::Timestamp) -> String {
+    let Some(t) = time.and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+        return "N/A".into();
+    };
+    let d = now.duration_since(t).unsigned_abs();
+    format!("{} ago", human_duration(d))
+}
+
+/// What to try next after an error.
+pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
+    let mut hints = Vec::new();
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<StoreError>() {
+            match e {
+                StoreError::NotAStore(_) | StoreError::NotADirectory(_) => hints.push(
+                    "point --root (or $LADE_ROOT) at an empty directory or an existing lade store"
+                        .into(),
+                ),
+                StoreError::UnsupportedVersion { .. } => {
+                    hints.push("use the lade version that wrote this store, or a newer one".into())
+                }
+                StoreError::DigestMismatch { .. } | StoreError::BlobMissing(_) => hints.push(
+                    "run `lade system check` to see what is damaged, and `lade system check --repair` to drop it".into(),
+                ),
+                _ => {}
+            }
+        }
+        if let Some(LookupError::NotFound(_)) = cause.downcast_ref::<LookupError>() {
+            hints.push("`lade images` lists the images in the store".into());
+        }
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            match io.kind() {
+                std::io::ErrorKind::StorageFull => {
+                    hints.push("free some space (`lade image prune`) or use another --root".into())
+                }
+                std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied => {
+                    hints.push("the store is not writable here: check its permissions or use another --root".into())
+                }
+                _ => {}
+            }
+        }
+    }
+    hints.dedup();
+    hints
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_docker_prints_them() {
+        // Values from go-units' size_test.go (HumanSize).
+        assert_eq!(human_size(1000), "1kB");
+        assert_eq!(human_size(1024), "1.02kB");
+        assert_eq!(human_size(1_000_000), "1MB");
+        assert_eq!(human_size(1_048_576), "1.05MB");
+        assert_eq!(human_size(2 * 1_000_000), "2MB");
+        assert_eq!(human_size(3_670_016), "3.67MB");
+        assert_eq!(human_size(1_000_000_000), "1GB");
+        assert_eq!(human_size(7_800_000), "7.8MB");
+        assert_eq!(human_size(133_000_000), "133MB");
+        assert_eq!(human_size(1_110_000_000), "1.11GB");
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(999), "999B");
+        assert_eq!(human_size(999_500), "1e+03kB");
+    }
+
+    #[test]
+    fn durations_as_docker_prints_them() {
+        use std::time::Duration;
+        let s = Duration::from_secs;
+        assert_eq!(
+            human_duration(Duration::from_millis(47)),
+            "Less than a second"
+        );
+        assert_eq!(human_duration(s(1)), "1 second");
+        assert_eq!(human_duration(s(47)), "47 seconds");
+        assert_eq!(human_duration(s(60)), "About a minute");
+        assert_eq!(human_duration(s(47 * 60)), "47 minutes");
+        assert_eq!(human_duration(s(3600)), "About an hour");
+        assert_eq!(human_duration(s(3 * 3600)), "3 hours");
+        assert_eq!(human_duration(s(3 * 86400)), "3 days");
+        assert_eq!(human_duration(s(15 * 86400)), "2 weeks");
+        assert_eq!(human_duration(s(90 * 86400)), "3 months");
+        assert_eq!(human_duration(s(3 * 365 * 86400)), "3 years");
+    }
+}

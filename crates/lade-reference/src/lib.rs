@@ -1,0 +1,28 @@
+//! Image references and digests, parsed and normalized exactly as Docker does.
+//!
+//! This crate ports the grammar and normalization of
+//! `github.com/distribution/reference` and the digest validation of
+//! `github.com/opencontainers/go-digest` (v1.0.0). Error messages keep
+//! Docker's wording.
+//!
+//! Architecture invariant: no I/O and no runtime. Strings in, values or typed
+//! errors out, so every function here is easy to test and fuzz.
+//!
+//! ```
+//! use lade_reference::Reference;
+//!
+//! let r: Reference = "redis:7".parse().unwrap();
+//! assert_eq!(r.to_string(), "docker.io/library/redis:7");
+//! assert_eq!(r.familiar(), "redis:7");
+//! ```
+
+mod digest;
+mod error;
+mod grammar;
+mod reference;
+mod tag;
+
+pub use digest::{Algorithm, Digest, is_id_prefix};
+pub use error::{DigestError, ReferenceError};
+pub use reference::{DEFAULT_DOMAIN, REPOSITORY_PATH_MAX_LEN, Reference};
+pub use tag::{DEFAULT_TAG, Tag};

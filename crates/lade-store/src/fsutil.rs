@@ -1,0 +1,43 @@
+//! Small file-system helpers: atomic writes and directory syncs.
+
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically: a temp file in `tmp_dir` (same filesystem), fsync,
+/// rename over `path`, fsync of the parent directory.
+pub(crate) fn write_atomic(tmp_dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".write-")
+        .permissions(crate::fsutil::public_mode())
+        .tempfile_in(tmp_dir)
+        .map_err(|e| annotate(e, "create a temporary file in", tmp_dir))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .map_err(|e| annotate(e, "write", tmp.path()))?;
+    tmp.persist(path)
+        .map_err(|e| annotate(e.error, "replace", path))?;
+    if let Some(parent) = path.parent() {
+        sync_dir(parent)?;
+    }
+    Ok(())
+}
+
+/// Fsyncs a directory so that renames into it survive a crash.
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    fs_err::File::open(dir)?.sync_all()
+}
+
+/// Adds the action and path to an error from a crate that does not name paths.
+pub(crate) fn annotate(e: std::io::Error, action: &str, path: &Path) -> std::io::Error {
+    std::io::Error::new(
+        e.kind(),
+        format!("failed to {action} {}: {e}", path.display()),
+    )
+}
+
+/// Mode of published files: readable by all (subject to the umask), as other tools expect
+/// of an image layout; temp files would otherwise be 0600.
+pub(crate) fn public_mode() -> std::fs::Permissions {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}

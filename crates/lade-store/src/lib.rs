@@ -1,0 +1,48 @@
+//! The local image store.
+//!
+//! On disk the store is an [OCI image layout] that other tools (skopeo, umoci) read as it
+//! is, plus a `lade/` folder beside it for what Docker shows and a layout lacks:
+//!
+//! ```text
+//! ROOT/
+//!   oci-layout               {"imageLayoutVersion":"1.0.0"}
+//!   index.json               the tags: one entry per (manifest, name); the name is the
+//!                            full normalized reference in `org.opencontainers.image.ref.name`.
+//!                            An entry without that annotation is an untagged (dangling) image.
+//!   blobs/sha256/<hex>       content-addressed blobs; a file's bytes always hash to its name
+//!   lade/
+//!     version                layout version of the lade/ folder ("1")
+//!     meta.json              per-image records (image ID, arrival time, sizes, labels,
+//!                            repository digests), versioned: {"version":1,"images":{…}}
+//!     lock                   held exclusively while index.json and meta.json change
+//!     gc.lock                held shared by every operation that writes blobs, exclusively
+//!                            by whatever deletes blobs (prune, rmi, check --repair)
+//!     tmp/                   blobs being written; renamed into blobs/ once verified
+//! ```
+//!
+//! Invariants:
+//! - A blob appears under `blobs/` only after its bytes were hashed, checked against
+//!   the expected digest and size, fsynced, and renamed into place.
+//! - `meta.json` is written before `index.json`, both atomically (temp file + fsync +
+//!   rename), so every entry in `index.json` has its blobs on disk; a record in `meta.json`
+//!   without an index entry is garbage that the next change drops.
+//! - Blobs are deleted only under the exclusive `gc.lock`, so no blob is deleted while
+//!   another process is about to reference it.
+//!
+//! [OCI image layout]: https://github.com/opencontainers/image-spec/blob/main/image-layout.md
+
+mod blob;
+mod check;
+mod error;
+mod fsutil;
+mod lock;
+mod meta;
+mod state;
+mod store;
+
+pub use blob::{BlobWriter, sha256_hex_of};
+pub use check::{CheckReport, Problem};
+pub use error::StoreError;
+pub use meta::{ImageRecord, LayerRecord, META_VERSION, Meta};
+pub use state::{Image, State};
+pub use store::{Ingest, Store};

@@ -1,0 +1,383 @@
+//! Opening a store, reading its state, changing it, and writing blobs into it.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use lade_oci::{Descriptor, ImageConfig, ImageIndex, Manifest};
+use lade_reference::Digest;
+
+use crate::blob::{BlobWriter, sha256_of_reader};
+use crate::fsutil::{annotate, write_atomic};
+use crate::lock::{LockGuard, lock};
+use crate::meta::{ImageRecord, LayerRecord, Meta};
+use crate::{State, StoreError};
+
+const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
+const LADE_VERSION: u32 = 1;
+
+/// A local image store rooted at a directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A write session: while it lives, no blob can be deleted from the store, so blobs it
+/// writes (or finds already present) stay until it commits its changes to the index.
+#[derive(Debug)]
+pub struct Ingest<'s> {
+    store: &'s Store,
+    _gc: LockGuard,
+}
+
+/// Held while blobs are deleted: no write session runs meanwhile.
+#[derive(Debug)]
+pub struct GcGuard {
+    _gc: LockGuard,
+}
+
+impl Store {
+    /// Opens the store at `root`, creating it when the directory is missing or empty.
+    /// An existing OCI image layout (made by skopeo, umoci, …) is adopted as it is.
+    /// A store that is already set up is opened without writing anything, so read-only
+    /// commands work on a read-only store.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let store = Self { root: root.into() };
+        let root = &store.root;
+        if root.exists() && !root.is_dir() {
+            return Err(StoreError::NotADirectory(root.clone()));
+        }
+        let has_layout = root.join("oci-layout").is_file();
+        if !has_layout {
+            // An empty directory, or one where a killed `open` left only its own work.
+            if root.exists() {
+                for entry in fs_err::read_dir(root)? {
+                    let name = entry?.file_name();
+                    let ours = name == "lade" || name == "index.json" || name == "blobs";
+                    if !ours || !store.list_blobs()?.is_empty() {
+                        return Err(StoreError::NotAStore(root.clone()));
+                    }
+                }
+            }
+            fs_err::create_dir_all(root.join("blobs/sha256"))?;
+            fs_err::create_dir_all(store.tmp_dir())?;
+            write_atomic(&store.tmp_dir(), &store.lade_dir().join("version"), b"1\n")?;
+            write_atomic(
+                &store.tmp_dir(),
+                &root.join("index.json"),
+                &serde_json::to_vec(&ImageIndex::empty()).unwrap_or_default(),
+            )?;
+            write_atomic(
+                &store.tmp_dir(),
+                &root.join("oci-layout"),
+                OCI_LAYOUT.as_bytes(),
+            )?;
+        } else {
+            store.check_version()?;
+        }
+        Ok(store)
+    }
+
+    fn check_version(&self) -> Result<(), StoreError> {
+        let path = self.lade_dir().join("version");
+        match fs_err::read_to_string(&path) {
+            Ok(v) if v.trim() == LADE_VERSION.to_string() => Ok(()),
+            Ok(v) => Err(StoreError::UnsupportedVersion {
+                path,
+                found: v.trim().to_owned(),
+                supported: LADE_VERSION,
+            }),
+            // A layout made by another tool: lade's folder is created on first write.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates `lade/` in a layout another tool made, on the first write.
+    fn ensure_lade_dir(&self) -> Result<(), StoreError> {
+        if !self.tmp_dir().is_dir() {
+            fs_err::create_dir_all(self.tmp_dir())?;
+            fs_err::create_dir_all(self.blobs_dir())?;
+            write_atomic(&self.tmp_dir(), &self.lade_dir().join("version"), b"1\n")?;
+        }
+        Ok(())
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub(crate) fn lade_dir(&self) -> PathBuf {
+        self.root.join("lade")
+    }
+
+    pub(crate) fn tmp_dir(&self) -> PathBuf {
+        self.root.join("lade/tmp")
+    }
+
+    pub(crate) fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs/sha256")
+    }
+
+    /// Where a blob lives (whether or not it is there).
+    pub fn blob_path(&self, digest: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(digest.algorithm().to_string())
+            .join(digest.hex())
+    }
+
+    pub fn has_blob(&self, digest: &Digest) -> bool {
+        self.blob_path(digest).is_file()
+    }
+
+    /// Reads a small blob (manifest, config) whole and checks it against its digest.
+    pub fn read_blob(&self, digest: &Digest) -> Result<Vec<u8>, StoreError> {
+        let path = self.blob_path(digest);
+        let bytes = match fs_err::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::BlobMissing(digest.clone()));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let actual = crate::sha256_hex_of(&bytes);
+        if &actual != digest {
+            return Err(StoreError::DigestMismatch {
+                expected: digest.clone(),
+                actual,
+            });
+        }
+        Ok(bytes)
+    }
+
+    /// Opens a blob for streaming.
+    pub fn open_blob(&self, digest: &Digest) -> Result<fs_err::File, StoreError> {
+        match fs_err::File::open(self.blob_path(digest)) {
+            Ok(f) => Ok(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::BlobMissing(digest.clone()))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Hashes a stored blob again.
+    pub fn verify_blob(&self, digest: &Digest) -> Result<(), StoreError> {
+        let (actual, _) = sha256_of_reader(io::BufReader::new(self.open_blob(digest)?))?;
+        if &actual != digest {
+            return Err(StoreError::DigestMismatch {
+                expected: digest.clone(),
+                actual,
+            });
+        }
+        Ok(())
+    }
+
+    /// Reads `index.json` and `meta.json` without locking (both are replaced atomically).
+    /// Images in the index without a record (added by another tool) get one derived from
+    /// their blobs; entries whose blobs are unreadable are left without a record.
+    pub fn state(&self) -> Result<State, StoreError> {
+        let index_path = self.root.join("index.json");
+        let index_bytes = fs_err::read(&index_path)?;
+        let index: ImageIndex =
+            serde_json::from_slice(&index_bytes).map_err(|source| StoreError::CorruptFile {
+                path: index_path,
+                source,
+            })?;
+        let meta_path = self.lade_dir().join("meta.json");
+        let mut meta = match fs_err::read(&meta_path) {
+            Ok(bytes) => Meta::from_json(&bytes).map_err(|source| StoreError::CorruptFile {
+                path: meta_path,
+                source,
+            })?,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Meta::default(),
+            Err(e) => return Err(e.into()),
+        };
+        for d in &index.manifests {
+            if !meta.images.contains_key(&d.digest)
+                && let Ok(record) = self.derive_record(d, None)
+            {
+                meta.images.insert(d.digest.clone(), record);
+            }
+        }
+        Ok(State { index, meta })
+    }
+
+    /// Changes the state under the store's exclusive lock: reads it fresh, applies `f`,
+    /// and writes `meta.json` then `index.json` atomically. Nothing is written when `f`
+    /// fails.
+    pub fn update<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut State) -> Result<T, E>,
+    ) -> Result<T, E> {
+        self.ensure_lade_dir()?;
+        let _lock = lock(&self.lade_dir().join("lock"), true).map_err(StoreError::from)?;
+        let mut state = self.state()?;
+        let out = f(&mut state)?;
+        state.drop_stale_records();
+        let tmp = self.tmp_dir();
+        write_atomic(
+            &tmp,
+            &self.lade_dir().join("meta.json"),
+            &state.meta.to_json(),
+        )
+        .map_err(StoreError::from)?;
+        let index = serde_json::to_vec(&state.index).unwrap_or_default();
+        write_atomic(&tmp, &self.root.join("index.json"), &index).map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Starts a write session (see [`Ingest`]).
+    pub fn ingest(&self) -> Result<Ingest<'_>, StoreError> {
+        self.ensure_lade_dir()?;
+        let gc = lock(&self.lade_dir().join("gc.lock"), false)?;
+        Ok(Ingest {
+            store: self,
+            _gc: gc,
+        })
+    }
+
+    /// Takes the lock under which blobs may be deleted; waits for write sessions to end.
+    pub fn gc_lock(&self) -> Result<GcGuard, StoreError> {
+        self.ensure_lade_dir()?;
+        Ok(GcGuard {
+            _gc: lock(&self.lade_dir().join("gc.lock"), true)?,
+        })
+    }
+
+    /// Deletes a blob. Needs the [`GcGuard`]. A blob that is already gone is not an error.
+    pub fn delete_blob(&self, _guard: &GcGuard, digest: &Digest) -> Result<(), StoreError> {
+        match fs_err::remove_file(self.blob_path(digest)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every blob file in the store, with its size.
+    pub fn list_blobs(&self) -> Result<Vec<(Digest, u64)>, StoreError> {
+        let mut out = Vec::new();
+        let dir = self.blobs_dir();
+        if !dir.is_dir() {
+            return Ok(out);
+        }
+        for entry in fs_err::read_dir(&dir)? {
+            let entry = entry?;
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Ok(d) = Digest::parse(&format!("sha256:{name}")) {
+                let size = entry.metadata()?.len();
+                out.push((d, size));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Leftover files in `lade/tmp/` (from operations that were killed).
+    pub(crate) fn temp_files(&self) -> Result<Vec<PathBuf>, StoreError> {
+        let dir = self.tmp_dir();
+        if !dir.is_dir() {
+            return Ok(Vec::new());
+        }
+        let mut out = Vec::new();
+        for entry in fs_err::read_dir(&dir)? {
+            out.push(entry?.path());
+        }
+        Ok(out)
+    }
+
+    /// Builds the record of an image from its blobs. `added` defaults to the manifest
+    /// blob's modification time.
+    pub fn derive_record(
+        &self,
+        descriptor: &Descriptor,
+        added: Option<String>,
+    ) -> Result<ImageRecord, StoreError> {
+        let digest = &descriptor.digest;
+        let bytes = self.read_blob(digest)?;
+        let bad = |reason: String| StoreError::BadManifest {
+            digest: digest.clone(),
+            reason,
+        };
+        let manifest = match Manifest::parse(&bytes, Some(&descriptor.media_type))
+            .map_err(|e| bad(e.to_string()))?
+        {
+            Manifest::Image(m) => m,
+            Manifest::Index(_) => return Err(bad("it is an index, not an image".into())),
+        };
+        let config_bytes = self.read_blob(&manifest.config.digest)?;
+        let config: ImageConfig = serde_json::from_slice(&config_bytes)
+            .map_err(|e| bad(format!("its config is not valid JSON: {e}")))?;
+        let added = match added {
+            Some(a) => a,
+            None => {
+                let mtime = fs_err::metadata(self.blob_path(digest))?
+                    .modified()
+                    .map_err(|e| annotate(e, "read the time of", &self.blob_path(digest)))?;
+                jiff::Timestamp::try_from(mtime)
+                    .map(|t| t.to_string())
+                    .unwrap_or_default()
+            }
+        };
+        Ok(ImageRecord {
+            manifest: digest.clone(),
+            manifest_media_type: manifest
+                .media_type
+                .clone()
+                .unwrap_or_else(|| descriptor.media_type.clone()),
+            manifest_size: bytes.len() as u64,
+            config: manifest.config.digest.clone(),
+            config_size: config_bytes.len() as u64,
+            created: config.created.clone(),
+            added,
+            layers: manifest
+                .layers
+                .iter()
+                .map(|l| LayerRecord {
+                    digest: l.digest.clone(),
+                    size: l.size,
+                    uncompressed_size: None,
+                })
+                .collect(),
+            labels: config.labels().cloned().unwrap_or_default(),
+            platform: platform_of(&config),
+            repo_digests: Vec::new(),
+        })
+    }
+}
+
+fn platform_of(config: &ImageConfig) -> String {
+    let mut p = format!(
+        "{}/{}",
+        config.os.as_deref().unwrap_or("linux"),
+        config.architecture.as_deref().unwrap_or("amd64")
+    );
+    if let Some(v) = &config.variant {
+        p.push('/');
+        p.push_str(v);
+    }
+    p
+}
+
+impl Ingest<'_> {
+    /// A writer for a new blob.
+    pub fn blob_writer(&self) -> Result<BlobWriter, StoreError> {
+        BlobWriter::new(self.store.tmp_dir(), self.store.blobs_dir())
+    }
+
+    /// Writes a small blob whose bytes are all in memory.
+    pub fn write_blob(&self, bytes: &[u8]) -> Result<Digest, StoreError> {
+        let digest = crate::sha256_hex_of(bytes);
+        if self.store.has_blob(&digest) {
+            return Ok(digest);
+        }
+        let mut w = self.blob_writer()?;
+        io::Write::write_all(&mut w, bytes)
+            .map_err(|e| annotate(e, "write", &self.store.tmp_dir()))?;
+        Ok(w.commit(None)?.0)
+    }
+
+    pub fn store(&self) -> &Store {
+        self.store
+    }
+}
