@@ -18,8 +18,9 @@ fi
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 if command -v cargo-nextest >/dev/null; then
-  cargo nextest run --workspace --locked --no-fail-fast
   cargo test --workspace --doc --locked
+  # Last, so that its summary closes the log.
+  cargo nextest run --workspace --locked --no-fail-fast
 else
   cargo test --workspace --locked --no-fail-fast
 fi

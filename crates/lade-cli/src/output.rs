@@ -1,6 +1,6 @@
 //! How things look: Docker's sizes and durations, and hints that follow errors.
 
-use lade_ops::LookupError;
+use lade_ops::{ImportError, LookupError};
 use lade_store::StoreError;
 
 /// Docker's `units.HumanSize`: base 1000, three significant digits (`7.8MB`, `133MB`).
@@ -76,7 +76,7 @@ pub fn since(time: Option<&str>, now: jiff::Timestamp) -> String {
 pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
     let mut hints = Vec::new();
     for cause in err.chain() {
-        if let Some(e) = cause.downcast_ref::<StoreError>() {
+        if let Some(e) = store_error(cause) {
             match e {
                 StoreError::NotAStore(_) | StoreError::NotADirectory(_) => hints.push(
                     "point --root (or $LADE_ROOT) at an empty directory or an existing lade store"
@@ -94,8 +94,8 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
         if let Some(LookupError::NotFound(_)) = cause.downcast_ref::<LookupError>() {
             hints.push("`lade images` lists the images in the store".into());
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
-            match io.kind() {
+        if let Some(kind) = io_kind(cause) {
+            match kind {
                 std::io::ErrorKind::StorageFull => {
                     hints.push("free some space (`lade image prune`) or use another --root".into())
                 }
@@ -108,6 +108,28 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
     }
     hints.dedup();
     hints
+}
+
+/// The store error inside a cause, also when a library error wraps it transparently
+/// (which hides it from `source()` chains).
+fn store_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a StoreError> {
+    cause
+        .downcast_ref::<StoreError>()
+        .or(match cause.downcast_ref::<ImportError>() {
+            Some(ImportError::Store(e)) => Some(e),
+            _ => None,
+        })
+}
+
+/// The kind of the I/O error a cause is or wraps.
+fn io_kind(cause: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
+    if let Some(e) = cause.downcast_ref::<std::io::Error>() {
+        return Some(e.kind());
+    }
+    match store_error(cause) {
+        Some(StoreError::Io(e)) => Some(e.kind()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]

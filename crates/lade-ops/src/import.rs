@@ -69,7 +69,7 @@ pub enum ImportError {
     Change(#[from] ChangeError),
     #[error("the input is empty: expected a tar archive (plain, gzip, zstd or xz)")]
     Empty,
-    #[error("failed to read the input: {0}")]
+    #[error("failed to read the input (is it truncated or corrupt?)")]
     Read(#[source] io::Error),
     #[error("the input is not a valid tar archive: {0}")]
     NotTar(#[source] io::Error),
@@ -203,9 +203,9 @@ fn write_layer(
                 .map_err(io::IntoInnerError::into_error)
         });
         let read_result = read_tar(input, tx);
-        let written = compressor.join();
-        let (diff_id, tar_size) = read_result?;
-        let writer = match written {
+        // A failed write (a full disk) is the cause when both sides failed: the reader
+        // only saw the writer go away.
+        let writer = match compressor.join() {
             Ok(Ok(w)) => w,
             Ok(Err(e)) => return Err(ImportError::Write(e)),
             Err(_) => {
@@ -214,6 +214,7 @@ fn write_layer(
                 )));
             }
         };
+        let (diff_id, tar_size) = read_result?;
         let layer = writer.commit(None)?;
         Ok((layer, diff_id, tar_size))
     })
@@ -234,24 +235,17 @@ fn read_tar(input: impl Read, tx: mpsc::SyncSender<Vec<u8>>) -> Result<(Digest, 
         closed: false,
         failed_read: None,
     };
-    {
-        let mut archive = tar::Archive::new(&mut tee);
-        let entries = archive.entries().map_err(tar_error)?;
-        for entry in entries {
-            let mut entry = entry.map_err(tar_error)?;
-            let want = entry.header().entry_size().unwrap_or(0);
-            let got = io::copy(&mut entry, &mut io::sink()).map_err(tar_error)?;
-            if got < want {
-                let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-                return Err(ImportError::Truncated { path, got, want });
-            }
-        }
-    }
-    // The end-of-archive blocks and any padding after them belong to the layer too.
-    io::copy(&mut tee, &mut io::sink()).map_err(ImportError::Read)?;
+    let walked = walk_tar(&mut tee).and_then(|()| {
+        // The end-of-archive blocks and any padding after them belong to the layer too.
+        io::copy(&mut tee, &mut io::sink()).map_err(ImportError::Read)?;
+        Ok(())
+    });
+    // A failure to read the input (a truncated or corrupt compressed stream) is reported
+    // as such, whatever the tar reader made of it.
     if let Some(e) = tee.failed_read.take() {
         return Err(ImportError::Read(e));
     }
+    walked?;
     tee.flush_chunk();
     if tee.closed {
         return Err(ImportError::Write(io::Error::other(
@@ -260,6 +254,21 @@ fn read_tar(input: impl Read, tx: mpsc::SyncSender<Vec<u8>>) -> Result<(Digest, 
     }
     let Tee { hasher, size, .. } = tee;
     Ok((Digest::from_sha256_bytes(&hasher.finalize().into()), size))
+}
+
+/// Reads every entry of the archive to its end, checking that each is whole.
+fn walk_tar(tee: &mut impl Read) -> Result<(), ImportError> {
+    let mut archive = tar::Archive::new(tee);
+    for entry in archive.entries().map_err(tar_error)? {
+        let mut entry = entry.map_err(tar_error)?;
+        let want = entry.header().entry_size().unwrap_or(0);
+        let got = io::copy(&mut entry, &mut io::sink()).map_err(tar_error)?;
+        if got < want {
+            let path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            return Err(ImportError::Truncated { path, got, want });
+        }
+    }
+    Ok(())
 }
 
 /// An error while walking the tar stream: a read error of the input stays a read error,

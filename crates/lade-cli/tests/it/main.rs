@@ -1,0 +1,16 @@
+//! Tests of the `lade` binary through the front door: a temp store, real files, real peers.
+
+// Test code may use std::fs directly: a failing test shows the path anyway.
+#![allow(
+    clippy::disallowed_methods,
+    clippy::disallowed_types,
+    clippy::unwrap_used,
+    clippy::print_stderr
+)]
+
+mod support;
+
+mod check;
+mod import;
+mod peers;
+mod references;

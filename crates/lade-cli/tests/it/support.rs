@@ -1,0 +1,224 @@
+//! Test support: a throwaway store, the lade binary, tarballs built on the fly.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// A temporary directory holding a store (`root`) and scratch files.
+pub struct TestRoot {
+    pub dir: tempfile::TempDir,
+}
+
+impl TestRoot {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("create a temp dir"),
+        }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("store")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `lade --root ROOT args…`
+    pub fn lade(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_lade"));
+        c.arg("--root").arg(self.root());
+        c.env_remove("LADE_ROOT");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.lade().args(args).output().expect("run lade"))
+    }
+
+    pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut child = self
+            .lade()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn lade");
+        let mut input = child.stdin.take().expect("stdin");
+        // The child may stop reading early (bad input); that is not the test's failure.
+        let _ = input.write_all(stdin);
+        drop(input);
+        Run::from(child.wait_with_output().expect("wait for lade"))
+    }
+
+    /// Every file under the store with its content, to prove a failed command changed nothing.
+    pub fn snapshot(&self) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        walk(&self.root(), &self.root(), &mut out);
+        out.sort();
+        out
+    }
+}
+
+fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries {
+        let e = e.unwrap();
+        let p = e.path();
+        let rel = p.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+        if rel.ends_with("lock") {
+            continue; // lock files are created empty by readers of the lock
+        }
+        if p.is_dir() {
+            walk(base, &p, out);
+        } else {
+            out.push((rel, std::fs::read(&p).unwrap()));
+        }
+    }
+}
+
+/// The outcome of one run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Self {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    #[track_caller]
+    pub fn ok(self) -> Self {
+        assert_eq!(
+            self.code, 0,
+            "lade failed\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn fails_with(self, needle: &str) -> Self {
+        assert_ne!(
+            self.code, 0,
+            "lade succeeded but should not have:\n{}",
+            self.stdout
+        );
+        assert!(
+            self.stderr.contains(needle),
+            "stderr does not contain {needle:?}:\n{}",
+            self.stderr
+        );
+        self
+    }
+}
+
+/// A tar archive of the given files (path, content) with a directory and a symlink.
+pub fn tarball(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut dir = tar::Header::new_gnu();
+    dir.set_entry_type(tar::EntryType::Directory);
+    dir.set_mode(0o755);
+    dir.set_size(0);
+    b.append_data(&mut dir, "etc/", &[][..]).unwrap();
+    for (path, data) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, path, *data).unwrap();
+    }
+    let mut link = tar::Header::new_gnu();
+    link.set_entry_type(tar::EntryType::Symlink);
+    link.set_size(0);
+    b.append_link(&mut link, "etc/link", "hostname").unwrap();
+    b.into_inner().unwrap()
+}
+
+/// Deterministic incompressible bytes.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+pub fn gunzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(data), &mut out).unwrap();
+    out
+}
+
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(data);
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Runs a shell pipeline; returns its stdout. Panics with its stderr on failure.
+#[track_caller]
+pub fn sh(script: &str) -> String {
+    let o = Command::new("bash").arg("-c").arg(script).output().unwrap();
+    assert!(
+        o.status.success(),
+        "`{script}` failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
+}
+
+/// Reads the store's index.json.
+pub fn index(t: &TestRoot) -> serde_json::Value {
+    json(&std::fs::read_to_string(t.root().join("index.json")).unwrap())
+}
+
+/// The blob a digest names, from the store.
+pub fn blob(t: &TestRoot, digest: &str) -> Vec<u8> {
+    let hex = digest.strip_prefix("sha256:").unwrap();
+    std::fs::read(t.root().join("blobs/sha256").join(hex)).unwrap()
+}
+
+/// The manifest digest of the index entry named `name` (full reference).
+pub fn manifest_of(t: &TestRoot, name: &str) -> String {
+    index(t)["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == name)
+        .unwrap_or_else(|| panic!("no index entry named {name}"))["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
