@@ -31,6 +31,9 @@ pub struct GlobalArgs {
     /// Set the logging level ("debug", "info", "warn", "error", "fatal")
     #[arg(short = 'l', long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Require HTTPS and verify certificates when contacting registries (as podman's --tls-verify)
+    #[arg(long, global = true, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub tls_verify: Option<bool>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -45,13 +48,13 @@ pub enum Command {
     /// Return low-level information on images
     Inspect(InspectArgs),
     /// Show the history of an image
-    History(NotYet),
+    History(HistoryArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(NotYet),
+    Tag(TagArgs),
     /// Remove one or more images
-    Rmi(NotYet),
+    Rmi(RmiArgs),
     /// Download an image from a registry
-    Pull(NotYet),
+    Pull(PullArgs),
     /// Upload an image to a registry
     Push(NotYet),
     /// Save one or more images to a tar archive
@@ -83,16 +86,16 @@ pub enum ImageCommand {
     /// Display detailed information on one or more images
     Inspect(InspectArgs),
     /// Show the history of an image
-    History(NotYet),
+    History(HistoryArgs),
     /// Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
-    Tag(NotYet),
+    Tag(TagArgs),
     /// Remove one or more images
     #[command(visible_alias = "remove")]
-    Rm(NotYet),
+    Rm(RmiArgs),
     /// Remove unused images
-    Prune(NotYet),
+    Prune(ImagePruneArgs),
     /// Download an image from a registry
-    Pull(NotYet),
+    Pull(PullArgs),
     /// Upload an image to a registry
     Push(NotYet),
     /// Save one or more images to a tar archive
@@ -108,9 +111,9 @@ pub enum SystemCommand {
     /// Verify every blob and reference in the store, and repair what can be repaired
     Check(CheckArgs),
     /// Show disk usage
-    Df(NotYet),
+    Df(DfArgs),
     /// Remove unused data
-    Prune(NotYet),
+    Prune(SystemPruneArgs),
 }
 
 /// Arguments of a command that is not built yet.
@@ -170,4 +173,110 @@ pub struct CheckArgs {
     /// Delete corrupt and unreferenced blobs and leftover files, and drop images whose content is gone
     #[arg(long)]
     pub repair: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TagArgs {
+    /// The image to name (name, ID or ID prefix)
+    #[arg(value_name = "SOURCE_IMAGE[:TAG]")]
+    pub source: String,
+    /// The new name
+    #[arg(value_name = "TARGET_IMAGE[:TAG]")]
+    pub target: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RmiArgs {
+    /// Images to remove (name, ID or ID prefix)
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Force removal of the image
+    #[arg(short, long)]
+    pub force: bool,
+    /// Do not delete untagged parents (lade's images have none: accepted for Docker's scripts)
+    #[arg(long)]
+    pub no_prune: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The image (name, ID or ID prefix)
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// Print sizes and dates in human readable format
+    #[arg(
+        short = 'H',
+        long,
+        default_value_t = true,
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        value_name = "BOOL"
+    )]
+    pub human: bool,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Only show image IDs
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagePruneArgs {
+    /// Remove all unused images, not just dangling ones (lade has no containers: every image)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Provide filter values (e.g. "until=24h", "label=k=v", "label!=k", "reference=app*")
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Show what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemPruneArgs {
+    /// Remove all unused images, not just dangling ones (lade has no containers: every image)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Do not prompt for confirmation
+    #[arg(short, long)]
+    pub force: bool,
+    /// Provide filter values (e.g. "until=24h", "label=k=v"); they select images
+    #[arg(long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Show what would be removed, and remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DfArgs {
+    /// Show detailed information on space usage
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// The image to pull: NAME[:TAG|@DIGEST]
+    #[arg(value_name = "NAME[:TAG|@DIGEST]")]
+    pub name: String,
+    /// Download all tagged images in the repository
+    #[arg(short, long)]
+    pub all_tags: bool,
+    /// Set platform if server is multi-platform capable (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Layers downloaded at once
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_concurrent_downloads: usize,
 }

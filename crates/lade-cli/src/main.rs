@@ -5,6 +5,7 @@ mod cli;
 mod commands;
 mod exit;
 mod output;
+mod progress;
 mod settings;
 
 use std::io::{self, Write};
@@ -33,6 +34,16 @@ fn main() {
         Err(err) => report(&err, debug),
     };
     std::process::exit(code);
+}
+
+/// The async runtime for network work: created only by commands that need it.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    use anyhow::Context;
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
 }
 
 /// Prints an error with its causes and hints; a closed stdout (`lade images | head`)

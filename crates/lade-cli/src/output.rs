@@ -1,5 +1,7 @@
 //! How things look: Docker's sizes and durations, and hints that follow errors.
 
+use std::io::{self, BufRead, IsTerminal, Write};
+
 use lade_ops::{ImportError, LookupError};
 use lade_store::StoreError;
 
@@ -72,6 +74,86 @@ pub fn since(time: Option<&str>, now: jiff::Timestamp) -> String {
     format!("{} ago", human_duration(d))
 }
 
+/// Writes rows as Docker's tables are written (Go's tabwriter with minimum width 10
+/// and padding 3): every cell but the last of a row is padded, widths counted in
+/// characters.
+pub fn write_table<S: AsRef<str>>(out: &mut impl Write, rows: &[Vec<S>]) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![10; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(r.len().saturating_sub(1)) {
+            widths[i] = widths[i].max(c.as_ref().chars().count() + 3);
+        }
+    }
+    let mut text = String::new();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            let c = c.as_ref();
+            text.push_str(c);
+            if i + 1 < r.len() {
+                text.extend(std::iter::repeat_n(' ', widths[i] - c.chars().count()));
+            }
+        }
+        text.push('\n');
+    }
+    out.write_all(text.as_bytes())
+}
+
+/// Docker's `formatter.Ellipsis`: at most `max` characters, the last one `…` when cut.
+pub fn ellipsis(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_owned();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// A time as Go's `time.RFC3339` prints it in the local time zone
+/// (`2024-01-02T15:04:05+01:00`, `Z` for UTC).
+pub fn rfc3339_local(t: jiff::Timestamp) -> String {
+    let z = t.to_zoned(jiff::tz::TimeZone::system());
+    let offset = z.offset();
+    if offset.seconds() == 0 {
+        z.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    } else {
+        z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    }
+}
+
+/// Docker's confirmation prompt: prints `message [y/N] ` and reads one line; only `y`
+/// or `Y` says yes. Standard input that ends without an answer when it is not a
+/// terminal is an error ([`NoAnswer`]): a script must say `-f`.
+pub fn confirm(message: &str) -> anyhow::Result<bool> {
+    let mut stdout = io::stdout().lock();
+    write!(stdout, "{message} [y/N] ")?;
+    stdout.flush()?;
+    drop(stdout);
+    let stdin = io::stdin();
+    let mut answer = String::new();
+    let n = stdin.lock().read_line(&mut answer)?;
+    if n == 0 && !stdin.is_terminal() {
+        writeln!(io::stdout().lock())?;
+        return Err(NoAnswer.into());
+    }
+    let answer = answer.trim();
+    Ok(answer == "y" || answer == "Y")
+}
+
+/// The confirmation prompt got no answer.
+#[derive(Debug)]
+pub struct NoAnswer;
+
+impl std::fmt::Display for NoAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "no answer to the confirmation prompt (standard input is not a terminal): nothing was removed",
+        )
+    }
+}
+
+impl std::error::Error for NoAnswer {}
+
 /// What to try next after an error.
 pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
     let mut hints = Vec::new();
@@ -90,6 +172,9 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
                 ),
                 _ => {}
             }
+        }
+        if cause.downcast_ref::<NoAnswer>().is_some() {
+            hints.push("pass -f (--force) to remove without a prompt".into());
         }
         if let Some(LookupError::NotFound(_)) = cause.downcast_ref::<LookupError>() {
             hints.push("`lade images` lists the images in the store".into());

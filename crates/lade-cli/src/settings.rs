@@ -11,6 +11,8 @@ use crate::cli::Cli;
 pub struct Settings {
     /// The local store's root.
     pub root: PathBuf,
+    /// How registries are reached.
+    pub transport: lade_client::TransportConfig,
 }
 
 impl Settings {
@@ -41,6 +43,18 @@ impl Settings {
         } else {
             root
         };
-        Ok(Self { root })
+        let mut transport = lade_client::TransportConfig::default();
+        if let Some(false) = cli.global.tls_verify {
+            transport.tls_verify = false;
+        }
+        if let Some(list) = std::env::var_os("LADE_INSECURE_REGISTRIES") {
+            transport.insecure_registries = list
+                .to_string_lossy()
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        Ok(Self { root, transport })
     }
 }

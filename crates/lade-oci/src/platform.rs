@@ -82,6 +82,50 @@ impl fmt::Display for Platform {
     }
 }
 
+impl Platform {
+    /// How well `candidate` serves a request for `self`: `None` when it cannot run it;
+    /// lower is better. As containerd's matcher: the same OS and architecture; for a
+    /// requested ARM variant, that variant first and then older compatible ones (v7
+    /// runs v6 and v5 images); for arm64, v8 and no variant are the same.
+    pub fn match_rank(&self, candidate: &Platform) -> Option<u32> {
+        let (c_arch, c_variant) =
+            normalize_arch(&candidate.architecture, candidate.variant.as_deref());
+        if !candidate.os.eq_ignore_ascii_case(&self.os) || c_arch != self.architecture {
+            return None;
+        }
+        match (&self.variant, &c_variant) {
+            (None, None) => Some(0),
+            (None, Some(_)) => Some(1),
+            (Some(_), None) if self.architecture != "arm" => Some(1),
+            (Some(_), None) => None,
+            (Some(w), Some(c)) if w == c => Some(0),
+            (Some(w), Some(c)) if self.architecture == "arm" => {
+                let level = |v: &str| v.trim_start_matches('v').parse::<u32>().ok();
+                match (level(w), level(c)) {
+                    (Some(w), Some(c)) if c < w => Some(w - c),
+                    _ => None,
+                }
+            }
+            _ => None,
+        }
+    }
+
+    /// The best entry of an index for this platform (first of the best rank, as
+    /// registries order entries by preference).
+    pub fn select<'a>(&self, entries: &'a [crate::Descriptor]) -> Option<&'a crate::Descriptor> {
+        entries
+            .iter()
+            .filter_map(|d| {
+                d.platform
+                    .as_ref()
+                    .and_then(|p| self.match_rank(p))
+                    .map(|r| (r, d))
+            })
+            .min_by_key(|(r, _)| *r)
+            .map(|(_, d)| d)
+    }
+}
+
 fn host_arch() -> &'static str {
     match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -124,6 +168,20 @@ fn normalize_arch(arch: &str, variant: Option<&str>) -> (String, Option<String>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn matching_as_containerd_does() {
+        let p = |s: &str| Platform::parse(s).unwrap();
+        let amd64 = p("linux/amd64");
+        assert_eq!(amd64.match_rank(&p("linux/amd64")), Some(0));
+        assert_eq!(amd64.match_rank(&p("linux/arm64")), None);
+        assert_eq!(amd64.match_rank(&p("windows/amd64")), None);
+        let v7 = p("linux/arm/v7");
+        assert_eq!(v7.match_rank(&p("linux/arm/v7")), Some(0));
+        assert_eq!(v7.match_rank(&p("linux/arm/v6")), Some(1));
+        assert_eq!(p("linux/arm/v6").match_rank(&p("linux/arm/v7")), None);
+        assert_eq!(p("linux/arm64").match_rank(&p("linux/arm64/v8")), Some(0));
+    }
 
     #[test]
     fn parses_and_normalizes() {

@@ -32,3 +32,20 @@ pub mod vec {
             .collect()
     }
 }
+
+pub mod option {
+    use super::*;
+
+    pub fn serialize<S: Serializer>(v: &Option<Digest>, s: S) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(d) => s.collect_str(d),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Digest>, D::Error> {
+        let v = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
+        v.map(|s| Digest::parse(&s).map_err(D::Error::custom))
+            .transpose()
+    }
+}

@@ -162,6 +162,7 @@ pub fn import(
         }],
         labels: config.labels().cloned().unwrap_or_default(),
         platform: platform.to_string(),
+        index: None,
         repo_digests: Vec::new(),
     };
     store.update(|state| {

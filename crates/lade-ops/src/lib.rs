@@ -3,8 +3,25 @@
 
 pub mod change;
 mod decompress;
+pub mod df;
+pub mod filters;
+pub mod history;
 pub mod import;
 pub mod lookup;
+pub mod prune;
+pub mod pull;
+mod remove;
+pub mod rmi;
+pub mod tag;
 
+pub use df::{DiskUsage, ImageUsage, disk_usage};
+pub use filters::FilterError;
+pub use history::{HistoryEntry, HistoryError, history};
 pub use import::{ImportError, ImportOptions, Imported, import};
 pub use lookup::{LookupError, resolve_image};
+pub use prune::{
+    PruneFilters, PruneOptions, PruneReport, SystemPruneReport, image_prune, system_prune,
+};
+pub use remove::{Freed, Removed};
+pub use rmi::{RmiError, RmiOptions, RmiReport, rmi};
+pub use tag::{TagError, tag};

@@ -144,6 +144,12 @@ impl Store {
                 referenced.insert(d);
             }
         }
+        // What the records name too (the index an image was pulled from).
+        for r in state.meta.images.values() {
+            if state.has_entry(&r.manifest) {
+                referenced.extend(r.blobs().cloned());
+            }
+        }
         // Blobs of the children of indexes that are present.
         let children: Vec<Digest> = referenced.iter().cloned().collect();
         for c in children {

@@ -18,6 +18,8 @@
 //!     gc.lock                held shared by every operation that writes blobs, exclusively
 //!                            by whatever deletes blobs (prune, rmi, check --repair)
 //!     tmp/                   blobs being written; renamed into blobs/ once verified
+//!     partial/<hex>          downloads of known digests that stopped midway, resumed by
+//!                            the next pull (each locked by the process writing it)
 //! ```
 //!
 //! Invariants:
@@ -35,8 +37,10 @@ mod blob;
 mod check;
 mod error;
 mod fsutil;
+mod gc;
 mod lock;
 mod meta;
+mod partial;
 mod state;
 mod store;
 
@@ -44,5 +48,6 @@ pub use blob::{BlobWriter, sha256_hex_of};
 pub use check::{CheckReport, Problem};
 pub use error::StoreError;
 pub use meta::{ImageRecord, LayerRecord, META_VERSION, Meta};
+pub use partial::{Resumable, ResumableBlob};
 pub use state::{Image, State};
-pub use store::{Ingest, Store};
+pub use store::{GcGuard, Ingest, Store};

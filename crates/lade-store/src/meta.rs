@@ -40,6 +40,14 @@ pub struct ImageRecord {
     /// `os/arch[/variant]` from the config.
     #[serde(default)]
     pub platform: String,
+    /// The index (manifest list) this image was chosen from when it was pulled, kept
+    /// byte for byte as the registry served it.
+    #[serde(
+        default,
+        with = "lade_oci::serde_digest::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub index: Option<Digest>,
     /// Repository digests (`name@sha256:…`) seen on pull and push.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub repo_digests: Vec<String>,
@@ -70,6 +78,7 @@ impl ImageRecord {
     pub fn blobs(&self) -> impl Iterator<Item = &Digest> {
         [&self.manifest, &self.config]
             .into_iter()
+            .chain(self.index.as_ref())
             .chain(self.layers.iter().map(|l| &l.digest))
     }
 }

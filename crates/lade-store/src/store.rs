@@ -341,6 +341,7 @@ impl Store {
                 .collect(),
             labels: config.labels().cloned().unwrap_or_default(),
             platform: platform_of(&config),
+            index: None,
             repo_digests: Vec::new(),
         })
     }
@@ -375,6 +376,16 @@ impl Ingest<'_> {
         io::Write::write_all(&mut w, bytes)
             .map_err(|e| annotate(e, "write", &self.store.tmp_dir()))?;
         Ok(w.commit(None)?.0)
+    }
+
+    /// A resumable writer for a blob of known digest (see [`crate::ResumableBlob`]).
+    /// Blocks while another process writes the same blob.
+    pub fn resumable_blob(&self, digest: &Digest) -> Result<crate::Resumable, StoreError> {
+        crate::ResumableBlob::open(
+            self.store.lade_dir().join("partial"),
+            digest,
+            self.store.blob_path(digest),
+        )
     }
 
     pub fn store(&self) -> &Store {

@@ -6,7 +6,7 @@ use lade_reference::Reference;
 use lade_store::Store;
 
 use crate::cli::ImagesArgs;
-use crate::output::{human_size, since};
+use crate::output::{human_size, since, write_table};
 use crate::settings::Settings;
 
 struct Row {
@@ -99,27 +99,4 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
     }
     write_table(&mut out, &table)?;
     Ok(crate::exit::SUCCESS)
-}
-
-/// Columns padded as Go's tabwriter pads Docker's tables (padding 3).
-fn write_table(out: &mut impl Write, rows: &[Vec<&str>]) -> io::Result<()> {
-    let cols = rows.first().map_or(0, Vec::len);
-    let mut widths = vec![0; cols];
-    for r in rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    for r in rows {
-        let mut line = String::new();
-        for (i, c) in r.iter().enumerate() {
-            line.push_str(c);
-            if i + 1 < r.len() {
-                let pad = widths[i] - c.chars().count() + 3;
-                line.extend(std::iter::repeat_n(' ', pad));
-            }
-        }
-        writeln!(out, "{line}")?;
-    }
-    Ok(())
 }

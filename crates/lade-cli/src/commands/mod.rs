@@ -1,9 +1,15 @@
 //! One file per command: each loads what it needs, calls one library function and prints.
 
 mod check;
+mod df;
+mod history;
 mod images;
 mod import;
 mod inspect;
+mod prune;
+mod pull;
+mod rmi;
+mod tag;
 
 use anyhow::bail;
 
@@ -19,11 +25,13 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
             inspect::run(&a, settings)
         }
         Command::System(SystemCommand::Check(a)) => check::run(&a, settings),
-        Command::History(_) | Command::Image(ImageCommand::History(_)) => not_yet("history"),
-        Command::Tag(_) | Command::Image(ImageCommand::Tag(_)) => not_yet("tag"),
-        Command::Rmi(_) | Command::Image(ImageCommand::Rm(_)) => not_yet("rmi"),
-        Command::Image(ImageCommand::Prune(_)) => not_yet("image prune"),
-        Command::Pull(_) | Command::Image(ImageCommand::Pull(_)) => not_yet("pull"),
+        Command::History(a) | Command::Image(ImageCommand::History(a)) => {
+            history::run(&a, settings)
+        }
+        Command::Tag(a) | Command::Image(ImageCommand::Tag(a)) => tag::run(&a, settings),
+        Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&a, settings),
+        Command::Image(ImageCommand::Prune(a)) => prune::run_image(&a, settings),
+        Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&a, settings),
         Command::Push(_) | Command::Image(ImageCommand::Push(_)) => not_yet("push"),
         Command::Save(_) | Command::Image(ImageCommand::Save(_)) => not_yet("save"),
         Command::Load(_) | Command::Image(ImageCommand::Load(_)) => not_yet("load"),
@@ -33,8 +41,8 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Logout(_) => not_yet("logout"),
         Command::Manifest(_) => not_yet("manifest"),
         Command::Registry(_) => not_yet("registry"),
-        Command::System(SystemCommand::Df(_)) => not_yet("system df"),
-        Command::System(SystemCommand::Prune(_)) => not_yet("system prune"),
+        Command::System(SystemCommand::Df(a)) => df::run(&a, settings),
+        Command::System(SystemCommand::Prune(a)) => prune::run_system(&a, settings),
     }
 }
 

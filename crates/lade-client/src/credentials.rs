@@ -1,0 +1,382 @@
+//! Credentials as Docker and podman keep them: `config.json` (`auths`, `credsStore`,
+//! `credHelpers` through the `docker-credential-*` helper protocol) and podman's
+//! `auth.json`. Secrets never reach `Debug` or `Display`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use base64::Engine as _;
+use serde::Deserialize;
+
+use crate::ClientError;
+
+/// A credential for one registry.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    Basic {
+        username: String,
+        password: String,
+    },
+    /// An OAuth refresh token (`identitytoken`), exchanged at the token endpoint.
+    IdentityToken {
+        token: String,
+    },
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Credential::Basic { username, .. } => {
+                write!(
+                    f,
+                    "Basic {{ username: {username:?}, password: <redacted> }}"
+                )
+            }
+            Credential::IdentityToken { .. } => write!(f, "IdentityToken {{ <redacted> }}"),
+        }
+    }
+}
+
+/// Where credentials are looked up.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialSources {
+    /// Docker's `config.json`.
+    pub docker_config: Option<PathBuf>,
+    /// podman's `auth.json` files, in order.
+    pub auth_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    auths: std::collections::BTreeMap<String, AuthEntry>,
+    #[serde(default, rename = "credsStore")]
+    creds_store: Option<String>,
+    #[serde(default, rename = "credHelpers")]
+    cred_helpers: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct AuthEntry {
+    #[serde(default)]
+    auth: Option<String>,
+    #[serde(default)]
+    username: Option<String>,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    identitytoken: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct HelperReply {
+    #[serde(rename = "Username")]
+    username: String,
+    #[serde(rename = "Secret")]
+    secret: String,
+}
+
+/// The key Docker uses for Docker Hub in `config.json`.
+pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
+
+/// Docker's key for a registry host (`docker.io` → the Hub's legacy URL).
+pub fn config_key(registry: &str) -> String {
+    if is_docker_hub(registry) {
+        DOCKER_HUB_KEY.to_owned()
+    } else {
+        registry.to_owned()
+    }
+}
+
+fn is_docker_hub(registry: &str) -> bool {
+    matches!(
+        registry,
+        "docker.io" | "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com"
+    )
+}
+
+/// `https://host:port/v1/` → `host:port`, as Docker's `ConvertToHostname`.
+fn hostname_of(key: &str) -> &str {
+    let k = key
+        .strip_prefix("https://")
+        .or_else(|| key.strip_prefix("http://"))
+        .unwrap_or(key);
+    k.split('/').next().unwrap_or(k)
+}
+
+impl CredentialSources {
+    /// Docker's and podman's usual places: `$DOCKER_CONFIG/config.json` or
+    /// `~/.docker/config.json`; `$REGISTRY_AUTH_FILE`, then
+    /// `$XDG_RUNTIME_DIR/containers/auth.json`.
+    pub fn from_env() -> Self {
+        let env = |k: &str| {
+            std::env::var_os(k)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let docker_config = env("DOCKER_CONFIG")
+            .map(|d| d.join("config.json"))
+            .or_else(|| env("HOME").map(|h| h.join(".docker/config.json")));
+        let mut auth_files = Vec::new();
+        if let Some(f) = env("REGISTRY_AUTH_FILE") {
+            auth_files.push(f);
+        }
+        if let Some(r) = env("XDG_RUNTIME_DIR") {
+            auth_files.push(r.join("containers/auth.json"));
+        }
+        Self {
+            docker_config,
+            auth_files,
+        }
+    }
+
+    /// The credential for `registry` (a host as in a reference: `docker.io`,
+    /// `localhost:5000`). Warnings (a helper that is not installed) are returned beside
+    /// the answer, which is then anonymous.
+    pub fn get(&self, registry: &str) -> Result<(Option<Credential>, Vec<String>), ClientError> {
+        let mut warnings = Vec::new();
+        // An explicit REGISTRY_AUTH_FILE wins, as in podman.
+        let (explicit, rest) = match std::env::var_os("REGISTRY_AUTH_FILE") {
+            Some(_) if !self.auth_files.is_empty() => self.auth_files.split_at(1),
+            _ => (&[][..], &self.auth_files[..]),
+        };
+        for f in explicit {
+            if let Some(c) = from_auth_file(f, registry)? {
+                return Ok((Some(c), warnings));
+            }
+        }
+        if let Some(path) = &self.docker_config
+            && let Some(config) = read_config(path)?
+        {
+            let helper = config
+                .cred_helpers
+                .iter()
+                .find(|(k, _)| {
+                    hostname_of(k) == registry
+                        || (is_docker_hub(registry) && is_docker_hub(hostname_of(k)))
+                })
+                .map(|(_, v)| v.clone())
+                .or_else(|| config.creds_store.clone().filter(|s| !s.is_empty()));
+            if let Some(helper) = helper {
+                match helper_get(&helper, &config_key(registry)) {
+                    Ok(c) => return Ok((c, warnings)),
+                    Err(HelperError::NotInstalled) => warnings.push(format!(
+                        "credential helper docker-credential-{helper} (set in {}) is not installed; continuing without credentials for {registry}",
+                        path.display()
+                    )),
+                    Err(HelperError::Failed(reason)) => {
+                        return Err(ClientError::CredentialHelper { helper, reason });
+                    }
+                }
+            } else if let Some(c) = entry_for(&config, registry, path)? {
+                return Ok((Some(c), warnings));
+            }
+        }
+        for f in rest {
+            if let Some(c) = from_auth_file(f, registry)? {
+                return Ok((Some(c), warnings));
+            }
+        }
+        Ok((None, warnings))
+    }
+}
+
+fn read_config(path: &Path) -> Result<Option<ConfigFile>, ClientError> {
+    match fs_err::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| ClientError::Config {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ClientError::Config {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+fn from_auth_file(path: &Path, registry: &str) -> Result<Option<Credential>, ClientError> {
+    match read_config(path)? {
+        Some(c) => entry_for(&c, registry, path),
+        None => Ok(None),
+    }
+}
+
+fn entry_for(
+    config: &ConfigFile,
+    registry: &str,
+    path: &Path,
+) -> Result<Option<Credential>, ClientError> {
+    let entry = config.auths.get(&config_key(registry)).or_else(|| {
+        config.auths.iter().find_map(|(k, v)| {
+            let h = hostname_of(k);
+            (h == registry || (is_docker_hub(registry) && is_docker_hub(h))).then_some(v)
+        })
+    });
+    let Some(entry) = entry else { return Ok(None) };
+    if let Some(token) = entry.identitytoken.clone().filter(|t| !t.is_empty()) {
+        return Ok(Some(Credential::IdentityToken { token }));
+    }
+    if let Some(auth) = entry.auth.as_deref().filter(|a| !a.is_empty()) {
+        let bad = |why: &str| ClientError::Config {
+            path: path.display().to_string(),
+            reason: format!("the auth entry for {registry} {why}"),
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(auth.trim())
+            .map_err(|_| bad("is not valid base64"))?;
+        let decoded = String::from_utf8(decoded).map_err(|_| bad("is not UTF-8"))?;
+        let (username, password) = decoded
+            .split_once(':')
+            .ok_or_else(|| bad("is not of the form user:password"))?;
+        return Ok(Some(Credential::Basic {
+            username: username.to_owned(),
+            password: password.to_owned(),
+        }));
+    }
+    match (&entry.username, &entry.password) {
+        (Some(u), Some(p)) if !u.is_empty() => Ok(Some(Credential::Basic {
+            username: u.clone(),
+            password: p.clone(),
+        })),
+        _ => Ok(None),
+    }
+}
+
+enum HelperError {
+    NotInstalled,
+    Failed(String),
+}
+
+/// `docker-credential-HELPER get`, server URL on stdin.
+fn helper_get(helper: &str, server: &str) -> Result<Option<Credential>, HelperError> {
+    let program = format!("docker-credential-{helper}");
+    let mut child = match Command::new(&program)
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(HelperError::NotInstalled);
+        }
+        Err(e) => return Err(HelperError::Failed(e.to_string())),
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(server.as_bytes());
+    }
+    let out = child
+        .wait_with_output()
+        .map_err(|e| HelperError::Failed(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        // The protocol's "not found" answer.
+        if stdout.contains("credentials not found") {
+            return Ok(None);
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let msg = if stdout.trim().is_empty() {
+            stderr
+        } else {
+            stdout
+        };
+        return Err(HelperError::Failed(msg.trim().to_owned()));
+    }
+    let reply: HelperReply = serde_json::from_slice(&out.stdout)
+        .map_err(|e| HelperError::Failed(format!("unreadable reply: {e}")))?;
+    if reply.username == "<token>" {
+        return Ok(Some(Credential::IdentityToken {
+            token: reply.secret,
+        }));
+    }
+    Ok(Some(Credential::Basic {
+        username: reply.username,
+        password: reply.secret,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sources(json: &str) -> (tempfile::TempDir, CredentialSources) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        fs_err::write(&path, json).unwrap();
+        (
+            dir,
+            CredentialSources {
+                docker_config: Some(path),
+                auth_files: Vec::new(),
+            },
+        )
+    }
+
+    #[test]
+    fn auths_entries() {
+        let (_d, s) = sources(
+            r#"{"auths":{"https://index.docker.io/v1/":{"auth":"dXNlcjpwYXNz"},"localhost:5000":{"identitytoken":"tok"},"https://reg.example.com/v2/":{"username":"u","password":"p"}}}"#,
+        );
+        assert_eq!(
+            s.get("docker.io").unwrap().0,
+            Some(Credential::Basic {
+                username: "user".into(),
+                password: "pass".into()
+            })
+        );
+        assert_eq!(
+            s.get("localhost:5000").unwrap().0,
+            Some(Credential::IdentityToken {
+                token: "tok".into()
+            })
+        );
+        assert_eq!(
+            s.get("reg.example.com").unwrap().0,
+            Some(Credential::Basic {
+                username: "u".into(),
+                password: "p".into()
+            })
+        );
+        assert_eq!(s.get("other.example.com").unwrap().0, None);
+    }
+
+    #[test]
+    fn missing_helper_warns_and_goes_anonymous() {
+        let (_d, s) = sources(r#"{"credsStore":"lade-test-nonexistent-helper"}"#);
+        let (cred, warnings) = s.get("docker.io").unwrap();
+        assert_eq!(cred, None);
+        assert!(warnings[0].contains("docker-credential-lade-test-nonexistent-helper"));
+    }
+
+    #[test]
+    fn corrupt_config_is_an_error_naming_the_file() {
+        let (_d, s) = sources("{not json");
+        let e = s.get("docker.io").unwrap_err().to_string();
+        assert!(e.contains("config.json"), "{e}");
+        let (_d, s) = sources(r#"{"auths":{"docker.io":{"auth":"!!!"}}}"#);
+        assert!(
+            s.get("docker.io")
+                .unwrap_err()
+                .to_string()
+                .contains("base64")
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let c = Credential::Basic {
+            username: "u".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let t = Credential::IdentityToken {
+            token: "s3cret".into(),
+        };
+        assert!(!format!("{t:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,24 @@
+//! The registry client: OCI Distribution v1.1 / Docker Registry HTTP API v2 over
+//! reqwest (rustls with ring), with Docker's auth flows and credential stores.
+//!
+//! Architecture invariants: this crate never writes the local store (it hands out
+//! verified bytes and byte streams), it is the only crate that knows reqwest, and no
+//! secret reaches a `Debug`/`Display` of its types or an error message.
+
+mod auth;
+mod credentials;
+mod error;
+mod registry;
+mod transport;
+
+pub use auth::{Challenge, parse_challenge};
+pub use credentials::{Credential, CredentialSources, DOCKER_HUB_KEY, config_key};
+pub use error::{ApiError, ClientError};
+pub use registry::{
+    BlobStream, CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ManifestInfo, Registry, RetryPolicy,
+    pull_scope,
+};
+pub use transport::{TransportConfig, is_loopback};
+
+/// Re-exported so callers can stream bodies without naming reqwest.
+pub use bytes::Bytes;

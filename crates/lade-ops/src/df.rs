@@ -1,0 +1,95 @@
+//! `lade system df`: how much the images take, counting layers that images share once.
+//!
+//! Everything comes from the records in `lade/meta.json` (sizes were recorded when the
+//! blobs arrived); no blob is read, so it is instant at any size. Sizes are Docker's
+//! measure (uncompressed layers where known), as `images` shows them.
+//!
+//! lade has no containers, so an image is *active* when it has a tag, and the
+//! reclaimable space is what `lade image prune` would free: the layers that only
+//! dangling images use.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lade_reference::{Digest, Reference};
+use lade_store::State;
+
+/// One image's share of the space.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUsage {
+    /// The image ID.
+    pub id: Digest,
+    /// The first of its names (lexically, as Docker lists them); `None` when dangling.
+    pub name: Option<Reference>,
+    /// The config's `created` time, as written there.
+    pub created: Option<String>,
+    /// All its layers.
+    pub size: u64,
+    /// Its layers that other images use too.
+    pub shared_size: u64,
+}
+
+impl ImageUsage {
+    /// The layers only this image uses: what deleting it would free.
+    pub fn unique_size(&self) -> u64 {
+        self.size - self.shared_size
+    }
+}
+
+/// The store's usage, for `system df`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DiskUsage {
+    /// Newest first.
+    pub images: Vec<ImageUsage>,
+    /// Images with at least one tag.
+    pub active: usize,
+    /// Every layer once.
+    pub size: u64,
+    /// Layers that only dangling images use.
+    pub reclaimable: u64,
+}
+
+/// Computes the usage from the state's records.
+pub fn disk_usage(state: &State) -> DiskUsage {
+    let images = state.images();
+    // Each layer's size and whether a tagged image uses it.
+    let mut layers: BTreeMap<&Digest, (u64, bool)> = BTreeMap::new();
+    let users = state.layer_users();
+    for image in &images {
+        let tagged = !image.names.is_empty();
+        for l in &image.record.layers {
+            let e = layers
+                .entry(&l.digest)
+                .or_insert((l.uncompressed_size.unwrap_or(l.size), false));
+            e.1 |= tagged;
+        }
+    }
+    let mut out = DiskUsage {
+        size: layers.values().map(|(s, _)| s).sum(),
+        reclaimable: layers.values().filter(|(_, t)| !t).map(|(s, _)| s).sum(),
+        active: images.iter().filter(|i| !i.names.is_empty()).count(),
+        images: Vec::with_capacity(images.len()),
+    };
+    for image in &images {
+        let mut seen = BTreeSet::new();
+        let (mut size, mut shared) = (0, 0);
+        for l in &image.record.layers {
+            if !seen.insert(&l.digest) {
+                continue;
+            }
+            let s = layers.get(&l.digest).map_or(0, |(s, _)| *s);
+            size += s;
+            if users.get(&l.digest).is_some_and(|&n| n > 1) {
+                shared += s;
+            }
+        }
+        out.images.push(ImageUsage {
+            id: image.id().clone(),
+            name: image.names.iter().min_by_key(|n| n.to_string()).cloned(),
+            created: image.record.created.clone(),
+            size,
+            shared_size: shared,
+        });
+    }
+    out.images.sort_by(|a, b| b.created.cmp(&a.created));
+    out
+}

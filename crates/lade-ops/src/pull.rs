@@ -1,0 +1,703 @@
+//! `lade pull`: fetch an image from a registry into the store, as Docker does it, but
+//! with every byte streamed once to disk, hashed on the way, and resumable.
+//!
+//! Order of work: `HEAD` the manifest (free on Docker Hub) and stop when the store
+//! already has it; else fetch the manifest (and the chosen platform's manifest from an
+//! index), the config, and the missing layers concurrently; then record the image.
+//! Layers already in the store are never fetched; partly fetched ones are resumed.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use lade_client::{ClientError, Registry};
+use lade_oci::{Descriptor, ImageManifest, Manifest, Platform, media_type};
+use lade_reference::{Digest, Reference};
+use lade_store::{Ingest, LayerRecord, Resumable, ResumableBlob, Store, StoreError};
+use tokio::runtime::Handle;
+
+/// What `pull` is asked to do.
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    /// The platform to choose from an index; the host's when `None`.
+    pub platform: Option<Platform>,
+    /// Layers fetched at once.
+    pub max_concurrent_downloads: usize,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        Self {
+            platform: None,
+            max_concurrent_downloads: 4,
+        }
+    }
+}
+
+/// The state of one layer, in Docker's words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LayerStatus {
+    PullingFsLayer,
+    Waiting,
+    Downloading { current: u64, total: u64 },
+    Retrying { attempt: u32, reason: String },
+    VerifyingChecksum,
+    DownloadComplete,
+    PullComplete,
+    AlreadyExists,
+}
+
+impl std::fmt::Display for LayerStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LayerStatus::PullingFsLayer => f.write_str("Pulling fs layer"),
+            LayerStatus::Waiting => f.write_str("Waiting"),
+            LayerStatus::Downloading { .. } => f.write_str("Downloading"),
+            LayerStatus::Retrying { attempt, reason } => {
+                write!(f, "Retrying (attempt {attempt}): {reason}")
+            }
+            LayerStatus::VerifyingChecksum => f.write_str("Verifying Checksum"),
+            LayerStatus::DownloadComplete => f.write_str("Download complete"),
+            LayerStatus::PullComplete => f.write_str("Pull complete"),
+            LayerStatus::AlreadyExists => f.write_str("Already exists"),
+        }
+    }
+}
+
+/// What a pull reports as it goes.
+#[derive(Debug, Clone)]
+pub enum PullEvent {
+    /// `latest: Pulling from library/redis`
+    Pulling { what: String, repository: String },
+    /// A layer changed state. `id` is the 12-character short digest.
+    Layer { id: String, status: LayerStatus },
+    /// The total bytes to download is known.
+    Planned { total: u64 },
+    /// A warning to show the user.
+    Warning(String),
+}
+
+/// Receives progress; implementations render it (terminal bars, log lines).
+pub trait PullProgress: Send + Sync {
+    fn event(&self, event: PullEvent);
+}
+
+/// The outcome of a pull.
+#[derive(Debug, Clone)]
+pub struct Pulled {
+    /// The reference as pulled (normalized, with a tag or a digest).
+    pub reference: Reference,
+    /// The digest the registry knows the image by (the index's, for a multi-arch image).
+    pub digest: Digest,
+    /// The image manifest stored.
+    pub manifest: Digest,
+    /// The image ID.
+    pub id: Digest,
+    /// Nothing had to be fetched.
+    pub up_to_date: bool,
+}
+
+/// Why a pull failed. The store keeps only verified blobs; partial layers are kept
+/// under `lade/partial/` to resume.
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(
+        "pull access denied for {repository}, repository does not exist or may require 'lade login': {source}"
+    )]
+    AccessDenied {
+        repository: String,
+        #[source]
+        source: Box<ClientError>,
+    },
+    #[error("manifest for {reference} not found: {source}")]
+    ManifestUnknown {
+        reference: String,
+        #[source]
+        source: Box<ClientError>,
+    },
+    #[error(
+        "no matching manifest for {wanted} in the manifest list entries (available: {available})"
+    )]
+    NoMatchingPlatform { wanted: String, available: String },
+    #[error("failed to fetch {what} of {reference}: {source}")]
+    Fetch {
+        what: String,
+        reference: String,
+        #[source]
+        source: Box<ClientError>,
+    },
+    #[error("invalid manifest for {reference}: {reason}")]
+    BadManifest { reference: String, reason: String },
+    #[error("layer {layer} failed verification: {source}")]
+    LayerVerification {
+        layer: String,
+        #[source]
+        source: StoreError,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Pulls `reference` (normalized; a tag is added when it has neither tag nor digest).
+///
+/// Blocking: network calls run on `rt` (which must not be the calling thread's own
+/// runtime), layers download on a few scoped threads that write straight to disk.
+pub fn pull(
+    store: &Store,
+    registry: &Registry,
+    reference: &Reference,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+    rt: &Handle,
+) -> Result<Pulled, PullError> {
+    let reference = if reference.digest().is_some() {
+        reference.clone()
+    } else {
+        reference.clone().with_default_tag()
+    };
+    let repo = reference.path().to_owned();
+    let shown = reference.familiar();
+    let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
+    let by_digest = reference.digest().cloned();
+    let tag_or_digest = match (&by_digest, reference.tag()) {
+        (Some(d), _) => d.to_string(),
+        (None, Some(t)) => t.as_str().to_owned(),
+        (None, None) => "latest".to_owned(),
+    };
+    let classify = |e: ClientError| classify_error(e, &reference, &repo);
+
+    // 1. What does the registry call this reference now?
+    let head = if by_digest.is_some() {
+        None
+    } else {
+        match rt.block_on(registry.head_manifest(&repo, &tag_or_digest)) {
+            Ok(h) => h,
+            // A failed HEAD is not final: the GET below says what is wrong in full.
+            Err(e) if !e.is_temporary() => None,
+            Err(e) => return Err(classify(e)),
+        }
+    };
+    let top_digest = by_digest.clone().or(head.map(|h| h.digest));
+    if let Some(top) = &top_digest
+        && let Some(pulled) = already_here(store, &reference, top, &wanted)?
+    {
+        return Ok(pulled);
+    }
+
+    progress.event(PullEvent::Pulling {
+        what: tag_or_digest.clone(),
+        repository: repo.clone(),
+    });
+
+    // 2. The manifest, and from an index the chosen platform's manifest.
+    let fetch_ref = top_digest
+        .as_ref()
+        .map_or(tag_or_digest.clone(), Digest::to_string);
+    let top = rt
+        .block_on(registry.get_manifest(&repo, &fetch_ref))
+        .map_err(classify)?;
+    let bad = |reason: String| PullError::BadManifest {
+        reference: shown.clone(),
+        reason,
+    };
+    let parsed =
+        Manifest::parse(&top.bytes, Some(&top.media_type)).map_err(|e| bad(e.to_string()))?;
+    let (index, manifest_bytes, manifest_digest, manifest_media_type, manifest) = match parsed {
+        Manifest::Image(m) => (
+            None,
+            top.bytes.clone(),
+            top.digest.clone(),
+            top.media_type.clone(),
+            m,
+        ),
+        Manifest::Index(i) => {
+            let chosen =
+                wanted
+                    .select(&i.manifests)
+                    .ok_or_else(|| PullError::NoMatchingPlatform {
+                        wanted: wanted.to_string(),
+                        available: available_platforms(&i.manifests),
+                    })?;
+            let child = rt
+                .block_on(registry.get_manifest(&repo, &chosen.digest.to_string()))
+                .map_err(|e| PullError::Fetch {
+                    what: format!("the {wanted} manifest"),
+                    reference: shown.clone(),
+                    source: Box::new(e),
+                })?;
+            let m = match Manifest::parse(&child.bytes, Some(&chosen.media_type))
+                .map_err(|e| bad(e.to_string()))?
+            {
+                Manifest::Image(m) => m,
+                Manifest::Index(_) => {
+                    return Err(bad("an index inside an index is not supported".into()));
+                }
+            };
+            let mt = m
+                .media_type
+                .clone()
+                .unwrap_or_else(|| chosen.media_type.clone());
+            (Some(top.clone()), child.bytes, child.digest, mt, m)
+        }
+    };
+    check_layers(&manifest).map_err(bad)?;
+
+    // 3. Config and layers, into the store.
+    let ingest = store.ingest()?;
+    let config = &manifest.config;
+    if !store.has_blob(&config.digest) {
+        let bytes = rt
+            .block_on(registry.get_small_blob(&repo, &config.digest, config.size))
+            .map_err(|e| PullError::Fetch {
+                what: "the image config".into(),
+                reference: shown.clone(),
+                source: Box::new(e),
+            })?;
+        ingest.write_blob(&bytes)?;
+    }
+    let layer_records = fetch_layers(
+        store, &ingest, registry, &repo, &manifest, opts, progress, rt,
+    )?;
+
+    // 4. Manifest (and index) last, then the names.
+    ingest.write_blob(&manifest_bytes)?;
+    if let Some(index) = &index {
+        ingest.write_blob(&index.bytes)?;
+    }
+    let mut descriptor = Descriptor::new(
+        manifest_media_type,
+        manifest_digest.clone(),
+        manifest_bytes.len() as u64,
+    );
+    descriptor.platform = Some(wanted.clone());
+    let mut record = store.derive_record(&descriptor, Some(jiff::Timestamp::now().to_string()))?;
+    record.layers = layer_records;
+    record.index = index.as_ref().map(|i| i.digest.clone());
+    let repo_digest = format!("{}@{}", reference.name(), top.digest);
+    let id = record.config.clone();
+    store.update(|state| {
+        if let Some(old) = state.meta.images.get(&manifest_digest) {
+            for d in &old.repo_digests {
+                if !record.repo_digests.contains(d) {
+                    record.repo_digests.push(d.clone());
+                }
+            }
+            record.added = old.added.clone();
+        }
+        if !record.repo_digests.contains(&repo_digest) {
+            record.repo_digests.push(repo_digest.clone());
+        }
+        state.meta.images.insert(manifest_digest.clone(), record);
+        if reference.digest().is_some() {
+            state.add_untagged(&descriptor);
+        } else {
+            state.tag(&descriptor, &reference);
+        }
+        Ok::<_, StoreError>(())
+    })?;
+    drop(ingest);
+    Ok(Pulled {
+        reference,
+        digest: top.digest,
+        manifest: manifest_digest,
+        id,
+        up_to_date: false,
+    })
+}
+
+/// The store already has what the registry serves under this reference: make sure the
+/// name points at it (a digest pull names nothing) and report it up to date.
+fn already_here(
+    store: &Store,
+    reference: &Reference,
+    top: &Digest,
+    wanted: &Platform,
+) -> Result<Option<Pulled>, PullError> {
+    let state = store.state()?;
+    let repo_digest = format!("{}@{top}", reference.name());
+    let found = state.images().into_iter().find(|i| {
+        (i.record.manifest == *top || i.record.index.as_ref() == Some(top))
+            && wanted
+                .match_rank(&Platform::parse(&i.record.platform).unwrap_or_else(|_| wanted.clone()))
+                .is_some()
+            && i.record.blobs().all(|b| store.has_blob(b))
+    });
+    let Some(image) = found else { return Ok(None) };
+    let descriptor = image.descriptor.clone();
+    let manifest = image.record.manifest.clone();
+    let id = image.record.config.clone();
+    let named = reference.digest().is_some() || image.names.contains(reference);
+    let known = image.record.repo_digests.contains(&repo_digest);
+    if !named || !known {
+        store.update(|s| {
+            if let Some(r) = s.meta.images.get_mut(&manifest)
+                && !r.repo_digests.contains(&repo_digest)
+            {
+                r.repo_digests.push(repo_digest.clone());
+            }
+            if reference.digest().is_none() {
+                let mut d = descriptor.clone();
+                d.annotations.clear();
+                s.tag(&d, reference);
+            }
+            Ok::<_, StoreError>(())
+        })?;
+    }
+    Ok(Some(Pulled {
+        reference: reference.clone(),
+        digest: top.clone(),
+        manifest,
+        id,
+        up_to_date: named,
+    }))
+}
+
+fn available_platforms(entries: &[Descriptor]) -> String {
+    let list: Vec<String> = entries
+        .iter()
+        .filter_map(|d| d.platform.as_ref())
+        .filter(|p| p.os != "unknown")
+        .map(Platform::to_string)
+        .collect();
+    if list.is_empty() {
+        "none".into()
+    } else {
+        list.join(", ")
+    }
+}
+
+fn check_layers(m: &ImageManifest) -> Result<(), String> {
+    for l in &m.layers {
+        if media_type::layer_compression(&l.media_type).is_none() && !l.media_type.contains("layer")
+        {
+            return Err(format!("unsupported layer media type {:?}", l.media_type));
+        }
+    }
+    Ok(())
+}
+
+fn classify_error(e: ClientError, reference: &Reference, repo: &str) -> PullError {
+    let familiar_repo = reference.familiar_name();
+    match e.api_code() {
+        Some("UNAUTHORIZED" | "DENIED" | "NAME_UNKNOWN") => PullError::AccessDenied {
+            repository: familiar_repo,
+            source: Box::new(e),
+        },
+        Some("MANIFEST_UNKNOWN") => PullError::ManifestUnknown {
+            reference: reference.familiar(),
+            source: Box::new(e),
+        },
+        _ if e.status() == Some(404) => PullError::ManifestUnknown {
+            reference: reference.familiar(),
+            source: Box::new(e),
+        },
+        _ => PullError::Fetch {
+            what: format!("the manifest of {repo}"),
+            reference: reference.familiar(),
+            source: Box::new(e),
+        },
+    }
+}
+
+/// Fetches the layers the store lacks, a few at a time (one scoped thread each, so
+/// that disk writes never stall the runtime); returns the records of all layers.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+fn fetch_layers(
+    store: &Store,
+    ingest: &Ingest<'_>,
+    registry: &Registry,
+    repo: &str,
+    manifest: &ImageManifest,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+    rt: &Handle,
+) -> Result<Vec<LayerRecord>, PullError> {
+    let mut missing = Vec::new();
+    for l in &manifest.layers {
+        let id = short(&l.digest);
+        if store.has_blob(&l.digest) || missing.iter().any(|m: &&Descriptor| m.digest == l.digest) {
+            progress.event(PullEvent::Layer {
+                id,
+                status: LayerStatus::AlreadyExists,
+            });
+        } else {
+            progress.event(PullEvent::Layer {
+                id,
+                status: LayerStatus::PullingFsLayer,
+            });
+            missing.push(l);
+        }
+    }
+    progress.event(PullEvent::Planned {
+        total: missing.iter().map(|l| l.size).sum(),
+    });
+    let workers = opts
+        .max_concurrent_downloads
+        .clamp(1, 32)
+        .min(missing.len());
+    for l in missing.iter().skip(workers) {
+        progress.event(PullEvent::Layer {
+            id: short(&l.digest),
+            status: LayerStatus::Waiting,
+        });
+    }
+    let queue = Mutex::new(missing.into_iter().collect::<VecDeque<_>>());
+    let failed = AtomicBool::new(false);
+    type Fetched = Vec<(Digest, Option<u64>)>;
+    let results: Vec<Result<Fetched, PullError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        if failed.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let next = queue.lock().ok().and_then(|mut q| q.pop_front());
+                        let Some(layer) = next else { break };
+                        match rt.block_on(fetch_layer(ingest, registry, repo, layer, progress)) {
+                            Ok(r) => {
+                                progress.event(PullEvent::Layer {
+                                    id: short(&layer.digest),
+                                    status: LayerStatus::PullComplete,
+                                });
+                                done.push(r);
+                            }
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Ok(done)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(PullError::Store(StoreError::Io(std::io::Error::other(
+                        "a download thread panicked",
+                    ))))
+                })
+            })
+            .collect()
+    });
+    let mut uncompressed = std::collections::HashMap::new();
+    for r in results {
+        for (digest, size) in r? {
+            if let Some(s) = size {
+                uncompressed.insert(digest, s);
+            }
+        }
+    }
+    Ok(manifest
+        .layers
+        .iter()
+        .map(|l| LayerRecord {
+            digest: l.digest.clone(),
+            size: l.size,
+            uncompressed_size: uncompressed.get(&l.digest).copied(),
+        })
+        .collect())
+}
+
+fn short(d: &Digest) -> String {
+    d.short_id().to_owned()
+}
+
+/// Downloads one layer into a resumable blob, retrying temporary failures from the
+/// offset reached. Returns the digest and, for gzip layers, the uncompressed size the
+/// gzip trailer states.
+async fn fetch_layer(
+    ingest: &Ingest<'_>,
+    registry: &Registry,
+    repo: &str,
+    layer: &Descriptor,
+    progress: &dyn PullProgress,
+) -> Result<(Digest, Option<u64>), PullError> {
+    let id = short(&layer.digest);
+    let digest = layer.digest.clone();
+    let mut blob = match ingest.resumable_blob(&digest)? {
+        Resumable::Present => return Ok((digest, None)),
+        Resumable::Write(b) => *b,
+    };
+    let total = layer.size;
+    let done = Arc::new(AtomicU64::new(blob.offset()));
+    let mut attempt = 0u32;
+    let mut trailer = [0u8; 4];
+    loop {
+        if blob.offset() > total {
+            blob.restart()?;
+        }
+        if blob.offset() == total {
+            break;
+        }
+        let result = download_into(
+            &mut blob,
+            registry,
+            repo,
+            layer,
+            &id,
+            &done,
+            &mut trailer,
+            progress,
+        )
+        .await;
+        match result {
+            Ok(()) if blob.offset() == total => break,
+            Ok(()) => {
+                // The body ended early: resume from where it stopped.
+                attempt += 1;
+                if attempt > 5 {
+                    return Err(PullError::Fetch {
+                        what: format!("layer {id}"),
+                        reference: repo.to_owned(),
+                        source: Box::new(ClientError::SizeMismatch {
+                            url: format!("/v2/{repo}/blobs/{digest}"),
+                            expected: total,
+                            actual: blob.offset(),
+                        }),
+                    });
+                }
+            }
+            Err(DownloadError::Client(e)) if e.is_temporary() && attempt < 5 => {
+                attempt += 1;
+                progress.event(PullEvent::Layer {
+                    id: id.clone(),
+                    status: LayerStatus::Retrying {
+                        attempt,
+                        reason: e.to_string(),
+                    },
+                });
+                tokio::time::sleep(std::time::Duration::from_millis(200 << attempt.min(6))).await;
+            }
+            Err(DownloadError::Client(e)) => {
+                return Err(PullError::Fetch {
+                    what: format!("layer {id}"),
+                    reference: repo.to_owned(),
+                    source: Box::new(e),
+                });
+            }
+            Err(DownloadError::Store(e)) => return Err(PullError::Store(e)),
+        }
+    }
+    progress.event(PullEvent::Layer {
+        id: id.clone(),
+        status: LayerStatus::VerifyingChecksum,
+    });
+    let size_from_trailer = (media_type::layer_compression(&layer.media_type)
+        == Some(media_type::Compression::Gzip))
+    .then(|| u32::from_le_bytes(trailer) as u64)
+    .filter(|&s| s > 0);
+    blob.commit(total)
+        .map_err(|e| PullError::LayerVerification {
+            layer: digest.to_string(),
+            source: e,
+        })?;
+    progress.event(PullEvent::Layer {
+        id,
+        status: LayerStatus::DownloadComplete,
+    });
+    Ok((digest, size_from_trailer))
+}
+
+enum DownloadError {
+    Client(ClientError),
+    Store(StoreError),
+}
+
+/// One GET of the rest of a blob, written straight to the partial file. Runs on a
+/// download thread of its own (see `fetch_layers`), so writing to disk here blocks
+/// nothing else.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+async fn download_into(
+    blob: &mut ResumableBlob,
+    registry: &Registry,
+    repo: &str,
+    layer: &Descriptor,
+    id: &str,
+    done: &Arc<AtomicU64>,
+    trailer: &mut [u8; 4],
+    progress: &dyn PullProgress,
+) -> Result<(), DownloadError> {
+    let offset = blob.offset();
+    let mut stream = registry
+        .get_blob(repo, &layer.digest, offset)
+        .await
+        .map_err(DownloadError::Client)?;
+    if stream.offset != offset {
+        blob.restart().map_err(DownloadError::Store)?;
+    }
+    let total = layer.size;
+    let mut last_report = std::time::Instant::now();
+    let result = loop {
+        match stream.response.chunk().await {
+            Ok(Some(chunk)) => {
+                let n = blob.offset() + chunk.len() as u64;
+                if n > total {
+                    break Err(DownloadError::Client(ClientError::SizeMismatch {
+                        url: stream.response.url().to_string(),
+                        expected: total,
+                        actual: n,
+                    }));
+                }
+                std::io::Write::write_all(blob, &chunk)
+                    .map_err(|e| DownloadError::Store(StoreError::Io(e)))?;
+                keep_trailer(trailer, &chunk);
+                if last_report.elapsed() >= std::time::Duration::from_millis(100) || n == total {
+                    last_report = std::time::Instant::now();
+                    progress.event(PullEvent::Layer {
+                        id: id.to_owned(),
+                        status: LayerStatus::Downloading { current: n, total },
+                    });
+                }
+            }
+            Ok(None) => break Ok(()),
+            Err(e) => {
+                break Err(DownloadError::Client(ClientError::Transport {
+                    host: registry.host().to_owned(),
+                    source: e,
+                }));
+            }
+        }
+    };
+    done.store(blob.offset(), Ordering::Relaxed);
+    result
+}
+
+/// Keeps the last four bytes seen (a gzip stream's ISIZE trailer).
+fn keep_trailer(trailer: &mut [u8; 4], chunk: &[u8]) {
+    if chunk.len() >= 4 {
+        trailer.copy_from_slice(&chunk[chunk.len() - 4..]);
+    } else {
+        let n = chunk.len();
+        trailer.copy_within(n.., 0);
+        trailer[4 - n..].copy_from_slice(chunk);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trailer_tracks_the_last_four_bytes() {
+        let mut t = [0u8; 4];
+        keep_trailer(&mut t, &[1, 2, 3, 4, 5, 6]);
+        assert_eq!(t, [3, 4, 5, 6]);
+        keep_trailer(&mut t, &[7]);
+        assert_eq!(t, [4, 5, 6, 7]);
+        keep_trailer(&mut t, &[8, 9]);
+        assert_eq!(t, [6, 7, 8, 9]);
+        keep_trailer(&mut t, &[]);
+        assert_eq!(t, [6, 7, 8, 9]);
+    }
+}

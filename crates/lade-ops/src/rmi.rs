@@ -1,0 +1,182 @@
+//! `lade rmi` / `lade image rm`: untag images and delete those left without a name,
+//! with the blobs no other image uses, as `docker rmi` does.
+//!
+//! Every argument is planned in turn against the locked state (so `rmi redis:7
+//! redis:latest` deletes the image once both tags are gone), the whole change is
+//! written at once, and the freed blobs are deleted afterwards, all under the exclusive
+//! GC lock so that no import or pull can start using one of them meanwhile.
+
+use lade_reference::{Digest, Reference};
+use lade_store::{State, Store, StoreError};
+
+use crate::remove::{Freed, Removal, Removed, delete_blobs, names_of};
+use crate::{LookupError, resolve_image};
+
+/// How to remove.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RmiOptions {
+    /// Untag and delete an image whose ID is referenced by several names.
+    pub force: bool,
+    /// Docker's "do not delete untagged parents". lade's images have no parent images
+    /// (every image carries all its layers), so this changes nothing; it is accepted
+    /// so that scripts written for Docker run.
+    pub no_prune: bool,
+}
+
+/// Why one argument of `rmi` was not removed, in Docker's words.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RmiError {
+    #[error(transparent)]
+    Lookup(#[from] LookupError),
+    #[error("conflict: unable to delete {id} (must be forced) - {reason}")]
+    Conflict { id: String, reason: String },
+}
+
+impl RmiError {
+    /// True when the image simply was not there (`rmi -f` ignores those, as Docker).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, RmiError::Lookup(LookupError::NotFound(_)))
+    }
+}
+
+/// What `rmi` did.
+#[derive(Debug)]
+pub struct RmiReport {
+    /// For each argument, in order: the lines to print, or why it failed.
+    pub results: Vec<(String, Result<Vec<Removed>, RmiError>)>,
+    /// The blobs deleted.
+    pub freed: Freed,
+}
+
+/// Removes each of `images` (names, IDs or ID prefixes). A failure of one argument
+/// leaves the others to be done; only a store error stops everything (and then nothing
+/// is written).
+pub fn rmi(store: &Store, images: &[String], opts: RmiOptions) -> Result<RmiReport, StoreError> {
+    let guard = store.gc_lock()?;
+    let (results, freed) = store.update(|state| {
+        let mut removal = Removal::default();
+        let mut results = Vec::with_capacity(images.len());
+        for what in images {
+            let before = removal.items.len();
+            let result = remove_one(state, &mut removal, what, opts)
+                .map(|()| removal.items[before..].to_vec());
+            results.push((what.clone(), result));
+        }
+        let freed = removal.freed(store, state);
+        Ok::<_, StoreError>((results, freed))
+    })?;
+    delete_blobs(store, &guard, &freed.blobs)?;
+    Ok(RmiReport { results, freed })
+}
+
+/// Plans the removal of one argument on `state`.
+fn remove_one(
+    state: &mut State,
+    removal: &mut Removal,
+    what: &str,
+    opts: RmiOptions,
+) -> Result<(), RmiError> {
+    let image = resolve_image(state, what)?;
+    let manifest = image.record.manifest.clone();
+    let id = image.id().clone();
+
+    if is_id_prefix_of(&id, what) {
+        return remove_by_id(state, removal, &id, opts.force);
+    }
+    // A name was given (anything that is not the ID).
+    let Ok(reference) = Reference::parse_normalized(what) else {
+        return remove_by_id(state, removal, &id, opts.force);
+    };
+    if let Some(digest) = reference.digest() {
+        // `name:tag@digest` is recorded as `name@digest`.
+        let canonical = reference.with_digest(digest.clone());
+        if removal.remove_repo_digest(state, &manifest, &canonical) {
+            return Ok(());
+        }
+        // A digest that is not one of the image's repository digests names the image
+        // itself (its manifest or its ID).
+        return remove_by_id(state, removal, &id, opts.force);
+    }
+    removal.untag(state, &manifest, &reference.with_default_tag());
+    Ok(())
+}
+
+/// `docker rmi ID`: with at most one tag (and any digests of that one repository) the
+/// image is untagged and deleted; with more it takes `-f`.
+fn remove_by_id(
+    state: &mut State,
+    removal: &mut Removal,
+    id: &Digest,
+    force: bool,
+) -> Result<(), RmiError> {
+    let manifests: Vec<Digest> = state
+        .images()
+        .iter()
+        .filter(|i| i.id() == id)
+        .map(|i| i.record.manifest.clone())
+        .collect();
+    let mut refs: Vec<Reference> = Vec::new();
+    for m in &manifests {
+        refs.extend(names_of(state, m));
+        if let Some(r) = state.meta.images.get(m) {
+            refs.extend(
+                r.repo_digests
+                    .iter()
+                    .filter_map(|s| Reference::parse_normalized(s).ok()),
+            );
+        }
+    }
+    if !force && !refs.is_empty() && !is_single_reference(&refs) {
+        return Err(RmiError::Conflict {
+            id: id.short_id().to_owned(),
+            reason: "image is referenced in multiple repositories".into(),
+        });
+    }
+    for m in &manifests {
+        removal.delete_image(state, m);
+    }
+    Ok(())
+}
+
+/// Docker's `isSingleReference`: all references in one repository, at most one of them
+/// a tag.
+fn is_single_reference(refs: &[Reference]) -> bool {
+    let tags = refs.iter().filter(|r| r.digest().is_none()).count();
+    let first = refs[0].name();
+    tags <= 1 && refs.iter().all(|r| r.name() == first)
+}
+
+/// Docker's `isImageIDPrefix`: `what` is how the ID starts, with or without `sha256:`.
+fn is_id_prefix_of(id: &Digest, what: &str) -> bool {
+    !what.is_empty() && (id.to_string().starts_with(what) || id.hex().starts_with(what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Reference {
+        Reference::parse_normalized(s).unwrap()
+    }
+
+    #[test]
+    fn single_reference_as_docker_decides() {
+        let d = format!("redis@sha256:{}", "a".repeat(64));
+        assert!(is_single_reference(&[r("redis:7")]));
+        assert!(is_single_reference(&[r("redis:7"), r(&d)]));
+        assert!(is_single_reference(&[r(&d)]));
+        assert!(!is_single_reference(&[r("redis:7"), r("redis:latest")]));
+        assert!(!is_single_reference(&[r("redis:7"), r("other:7")]));
+        let other = format!("other@sha256:{}", "a".repeat(64));
+        assert!(!is_single_reference(&[r(&d), r(&other)]));
+    }
+
+    #[test]
+    fn id_prefixes() {
+        let id = Digest::parse(&format!("sha256:abc{}", "0".repeat(61))).unwrap();
+        assert!(is_id_prefix_of(&id, "abc"));
+        assert!(is_id_prefix_of(&id, "sha256:ab"));
+        assert!(!is_id_prefix_of(&id, "redis"));
+        assert!(!is_id_prefix_of(&id, ""));
+    }
+}

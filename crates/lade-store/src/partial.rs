@@ -1,0 +1,138 @@
+//! Resumable downloads: a blob whose digest is known is written to
+//! `lade/partial/<hex>` and kept there when the download stops, so that the next
+//! attempt (in this process or the next one) continues from where it stopped.
+
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::PathBuf;
+
+use lade_reference::Digest;
+use sha2::{Digest as _, Sha256};
+
+use crate::StoreError;
+use crate::fsutil::{annotate, sync_dir};
+
+/// A partly downloaded blob, locked by this process while it lives.
+#[derive(Debug)]
+pub struct ResumableBlob {
+    file: fs_err::File,
+    path: PathBuf,
+    hasher: Sha256,
+    size: u64,
+    digest: Digest,
+    dest: PathBuf,
+}
+
+/// What [`crate::Ingest::resumable_blob`] found.
+#[derive(Debug)]
+pub enum Resumable {
+    /// Another process finished the blob meanwhile.
+    Present,
+    /// Write (or continue writing) here.
+    Write(Box<ResumableBlob>),
+}
+
+impl ResumableBlob {
+    /// Opens (or creates) the partial file, waiting for any other process writing the
+    /// same blob, and hashes what is already there.
+    pub(crate) fn open(
+        partial_dir: PathBuf,
+        digest: &Digest,
+        dest: PathBuf,
+    ) -> Result<Resumable, StoreError> {
+        fs_err::create_dir_all(&partial_dir)?;
+        let path = partial_dir.join(digest.hex());
+        let mut file = fs_err::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)?;
+        file.file().lock().map_err(|e| annotate(e, "lock", &path))?;
+        if dest.exists() {
+            // Someone else completed it while we waited for the lock.
+            drop(file);
+            let _ = fs_err::remove_file(&path);
+            return Ok(Resumable::Present);
+        }
+        let mut hasher = Sha256::new();
+        let mut size = 0u64;
+        let mut buf = vec![0u8; 256 * 1024];
+        file.seek(SeekFrom::Start(0))?;
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+        Ok(Resumable::Write(Box::new(Self {
+            file,
+            path,
+            hasher,
+            size,
+            digest: digest.clone(),
+            dest,
+        })))
+    }
+
+    /// Bytes already held: where a `Range` request should start.
+    pub fn offset(&self) -> u64 {
+        self.size
+    }
+
+    /// Drops what was written (the registry ignored the range, or the bytes were bad).
+    pub fn restart(&mut self) -> Result<(), StoreError> {
+        self.file.set_len(0)?;
+        self.file.seek(SeekFrom::Start(0))?;
+        self.hasher = Sha256::new();
+        self.size = 0;
+        Ok(())
+    }
+
+    /// Checks digest and size, fsyncs and renames into `blobs/`. On a mismatch the
+    /// partial file is deleted (its bytes are wrong, resuming would not help).
+    pub fn commit(self, expected_size: u64) -> Result<(), StoreError> {
+        let actual = Digest::from_sha256_bytes(&self.hasher.clone().finalize().into());
+        if self.size != expected_size || actual != self.digest {
+            let _ = fs_err::remove_file(&self.path);
+            if self.size != expected_size {
+                return Err(StoreError::SizeMismatch {
+                    digest: self.digest,
+                    expected: expected_size,
+                    actual: self.size,
+                });
+            }
+            return Err(StoreError::DigestMismatch {
+                expected: self.digest,
+                actual,
+            });
+        }
+        self.file
+            .sync_all()
+            .map_err(|e| annotate(e, "sync", &self.path))?;
+        fs_err::rename(&self.path, &self.dest)?;
+        if let Some(dir) = self.dest.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(())
+    }
+
+    /// Throws the partial file away.
+    pub fn discard(self) {
+        let _ = fs_err::remove_file(&self.path);
+    }
+}
+
+impl Write for ResumableBlob {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}

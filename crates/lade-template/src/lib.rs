@@ -1,0 +1,1 @@
+//! Go templates for `--format` (being written).
