@@ -73,7 +73,8 @@ pub enum Command {
     #[command(subcommand)]
     System(SystemCommand),
     /// Run an OCI registry
-    Registry(NotYet),
+    #[command(subcommand)]
+    Registry(RegistryCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -279,4 +280,28 @@ pub struct PullArgs {
     /// Layers downloaded at once
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub max_concurrent_downloads: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Serve an OCI Distribution registry from a local directory
+    Serve(ServeArgs),
+    /// Remove blobs no manifest references
+    Gc(NotYet),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port)
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Where the registry keeps its data [default: $XDG_DATA_HOME/lade-registry]
+    #[arg(long = "storage", visible_alias = "data", value_name = "DIR")]
+    pub storage: Option<std::path::PathBuf>,
+    /// A TOML configuration file
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Do not log one line per request
+    #[arg(long)]
+    pub no_access_log: bool,
 }

@@ -11,6 +11,8 @@ use crate::cli::Cli;
 pub struct Settings {
     /// The local store's root.
     pub root: PathBuf,
+    /// Where `lade registry serve` keeps its data by default.
+    pub registry_root: PathBuf,
     /// How registries are reached.
     pub transport: lade_client::TransportConfig,
 }
@@ -55,6 +57,15 @@ impl Settings {
                 .filter(|s| !s.is_empty())
                 .collect();
         }
-        Ok(Self { root, transport })
+        let registry_root = match (env("XDG_DATA_HOME"), env("HOME")) {
+            (Some(xdg), _) => xdg.join("lade-registry"),
+            (None, Some(home)) => home.join(".local/share/lade-registry"),
+            (None, None) => PathBuf::from("lade-registry"),
+        };
+        Ok(Self {
+            root,
+            registry_root,
+            transport,
+        })
     }
 }

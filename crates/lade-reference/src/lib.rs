@@ -26,3 +26,15 @@ pub use digest::{Algorithm, Digest, is_id_prefix};
 pub use error::{DigestError, ReferenceError};
 pub use reference::{DEFAULT_DOMAIN, REPOSITORY_PATH_MAX_LEN, Reference};
 pub use tag::{DEFAULT_TAG, Tag};
+
+/// True when `s` is a valid repository path as a registry sees it (`library/redis`,
+/// `team/app`): lowercase path components joined by `/`, at most 255 characters. No
+/// domain and no normalization: registries use this on the names in their URLs.
+pub fn is_repository_path(s: &str) -> bool {
+    !s.is_empty() && s.len() <= REPOSITORY_PATH_MAX_LEN && grammar::is_remote_name(s)
+}
+
+/// True when `s` is a valid tag (`[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`).
+pub fn is_tag(s: &str) -> bool {
+    grammar::is_tag(s)
+}

@@ -54,14 +54,9 @@ pub fn run(args: &DfArgs, settings: &Settings) -> anyhow::Result<i32> {
         write_table(&mut out, &rows)?;
         return Ok(crate::exit::SUCCESS);
     }
-    let reclaimable = if usage.size > 0 {
-        format!(
-            "{} ({}%)",
-            human_size(usage.reclaimable),
-            usage.reclaimable * 100 / usage.size
-        )
-    } else {
-        human_size(usage.reclaimable)
+    let reclaimable = match (usage.reclaimable * 100).checked_div(usage.size) {
+        Some(pct) => format!("{} ({pct}%)", human_size(usage.reclaimable)),
+        None => human_size(usage.reclaimable),
     };
     let rows = vec![
         vec!["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]

@@ -8,12 +8,13 @@ mod import;
 mod inspect;
 mod prune;
 mod pull;
+mod registry;
 mod rmi;
 mod tag;
 
 use anyhow::bail;
 
-use crate::cli::{Cli, Command, ImageCommand, SystemCommand};
+use crate::cli::{Cli, Command, ImageCommand, RegistryCommand, SystemCommand};
 use crate::settings::Settings;
 
 /// Runs the command; returns the exit code.
@@ -40,7 +41,8 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Login(_) => not_yet("login"),
         Command::Logout(_) => not_yet("logout"),
         Command::Manifest(_) => not_yet("manifest"),
-        Command::Registry(_) => not_yet("registry"),
+        Command::Registry(RegistryCommand::Serve(a)) => registry::serve(&a, settings),
+        Command::Registry(RegistryCommand::Gc(_)) => not_yet("registry gc"),
         Command::System(SystemCommand::Df(a)) => df::run(&a, settings),
         Command::System(SystemCommand::Prune(a)) => prune::run_system(&a, settings),
     }

@@ -11,6 +11,11 @@
 mod support;
 
 mod check;
+mod df;
+mod history;
 mod import;
 mod peers;
+mod prune;
 mod references;
+mod rmi;
+mod tag;

@@ -222,3 +222,59 @@ pub fn manifest_of(t: &TestRoot, name: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Imports a small image of its own (content from `seed`); returns its ID. `name` may
+/// be `None` for a dangling image.
+pub fn import_image(t: &TestRoot, name: Option<&str>, seed: u64) -> String {
+    let tar = image_tar(seed);
+    let mut args = vec!["import", "-"];
+    args.extend(name);
+    t.run_stdin(&args, &tar).ok().stdout.trim().to_owned()
+}
+
+/// The blob files in the store, sorted.
+pub fn blob_files(t: &TestRoot) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(t.root().join("blobs/sha256"))
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// `lade system check` passes with no problem at all (no orphan blob, no leftover).
+#[track_caller]
+pub fn assert_clean(t: &TestRoot) {
+    let check = t.run(&["system", "check"]).ok().stdout;
+    assert!(check.contains(": 0 problems"), "{check}");
+}
+
+/// Docker's `units.HumanSize` (three significant digits, base 1000), to predict output.
+pub fn human(size: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = size as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u < units.len() - 1 {
+        v /= 1000.0;
+        u += 1;
+    }
+    let decimals = if v == 0.0 {
+        0
+    } else {
+        (2 - v.log10().floor() as i32).max(0) as usize
+    };
+    let s = format!("{v:.decimals$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        s
+    };
+    format!("{s}{}", units[u])
+}
+
+/// The tarball `import_image` imports for `seed` (its size is the image's SIZE).
+pub fn image_tar(seed: u64) -> Vec<u8> {
+    tarball(&[("file", &noise(2_000 + seed as usize, seed))])
+}

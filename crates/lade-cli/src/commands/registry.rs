@@ -1,0 +1,56 @@
+//! `lade registry serve`
+
+use std::io::Write;
+
+use anyhow::Context;
+use lade_server::ServerConfig;
+
+use crate::cli::ServeArgs;
+use crate::settings::Settings;
+
+pub fn serve(args: &ServeArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let mut config = match &args.config {
+        Some(path) => ServerConfig::from_file(path).map_err(anyhow::Error::msg)?,
+        None => ServerConfig::default(),
+    };
+    if let Some(addr) = &args.addr {
+        config.addr = addr.clone();
+    }
+    if let Some(root) = &args.storage {
+        config.root = root.clone();
+    }
+    if config.root.as_os_str().is_empty() {
+        config.root = settings.registry_root.clone();
+    }
+    if args.no_access_log {
+        config.access_log = false;
+    }
+    let rt = crate::runtime()?;
+    let root = config.root.display().to_string();
+    rt.block_on(lade_server::serve(
+        &config,
+        |addr| {
+            // Tests and scripts read the port from this line.
+            let _ = writeln!(
+                std::io::stderr().lock(),
+                "lade registry listening on {addr} (storage: {root})"
+            );
+        },
+        shutdown_signal(),
+    ))
+    .context("failed to run the registry")?;
+    Ok(crate::exit::SUCCESS)
+}
+
+/// SIGINT or SIGTERM: stop accepting, let in-flight requests finish.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}

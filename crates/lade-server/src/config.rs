@@ -1,0 +1,58 @@
+//! `lade registry serve --config FILE`: the TOML configuration.
+//!
+//! ```toml
+//! addr = "127.0.0.1:5000"
+//! root = "/var/lib/lade-registry"
+//! access_log = true
+//!
+//! [auth]
+//! htpasswd = "/etc/lade/htpasswd"      # bcrypt entries, as `htpasswd -B` writes them
+//! anonymous_pull = ["public/*"]        # repositories anyone may pull
+//! ```
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::AuthConfig;
+
+/// The registry's configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    #[serde(default = "default_addr")]
+    pub addr: String,
+    #[serde(default)]
+    pub root: PathBuf,
+    #[serde(default = "yes")]
+    pub access_log: bool,
+    #[serde(default)]
+    pub auth: AuthConfig,
+}
+
+fn default_addr() -> String {
+    "127.0.0.1:5000".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            addr: default_addr(),
+            root: PathBuf::new(),
+            access_log: true,
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Reads a TOML file.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, String> {
+        let text = fs_err::read_to_string(path).map_err(|e| e.to_string())?;
+        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}

@@ -1,0 +1,393 @@
+//! The registry's storage on the local filesystem.
+//!
+//! Layout (version 1, in `ROOT/version`):
+//! ```text
+//! ROOT/
+//!   version
+//!   blobs/sha256/<hex>                      every blob and manifest, content-addressed
+//!   uploads/<id>                            an upload in progress (appended to)
+//!   tmp/                                    atomic writes (same filesystem)
+//!   repos/<name>/_revisions/sha256/<hex>    a manifest in the repository (content: media type)
+//!   repos/<name>/_tags/<tag>                a tag (content: digest)
+//!   repos/<name>/_blobs/sha256/<hex>        a blob the repository may serve (pushed or mounted)
+//!   repos/<name>/_referrers/<subject-hex>/<hex>  a manifest whose subject is <subject>
+//!                                           (content: its descriptor as JSON)
+//! ```
+//! Repository path components start with `[a-z0-9]`, so they never collide with the
+//! `_`-prefixed folders. Files appear by rename only: a blob is in `blobs/` only once its
+//! digest was verified.
+//!
+//! Every operation here is a plain function over paths (no process state but an upload
+//! hash cache), so that an object-store backend can implement the same set later.
+
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use lade_reference::Digest;
+use sha2::{Digest as _, Sha256};
+
+const VERSION: &str = "1";
+
+/// The filesystem storage of one registry.
+#[derive(Debug, Clone)]
+pub struct FsStorage {
+    root: PathBuf,
+}
+
+/// The outcome of completing an upload.
+#[derive(Debug)]
+pub enum Finish {
+    Done { size: u64 },
+    Mismatch { actual: Digest },
+    Unknown,
+}
+
+impl FsStorage {
+    /// Opens (creating if needed) the storage at `root`.
+    pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let s = Self { root: root.into() };
+        for d in ["blobs/sha256", "uploads", "tmp", "repos"] {
+            fs_err::create_dir_all(s.root.join(d))?;
+        }
+        let v = s.root.join("version");
+        match fs_err::read_to_string(&v) {
+            Ok(found) if found.trim() == VERSION => {}
+            Ok(found) => {
+                return Err(io::Error::other(format!(
+                    "{} has registry storage version {:?}; this lade reads version {VERSION}",
+                    v.display(),
+                    found.trim()
+                )));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                s.write_atomic(&v, VERSION.as_bytes())?
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(s)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        if let Some(parent) = path.parent() {
+            fs_err::create_dir_all(parent)?;
+        }
+        let mut tmp = tempfile::NamedTempFile::new_in(self.root.join("tmp"))?;
+        tmp.write_all(bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    pub fn blob_path(&self, d: &Digest) -> PathBuf {
+        self.root
+            .join("blobs")
+            .join(d.algorithm().to_string())
+            .join(d.hex())
+    }
+
+    /// The size of a stored blob.
+    pub fn blob_size(&self, d: &Digest) -> Option<u64> {
+        fs_err::metadata(self.blob_path(d)).ok().map(|m| m.len())
+    }
+
+    fn repo(&self, name: &str) -> PathBuf {
+        self.root.join("repos").join(name)
+    }
+
+    pub fn repo_exists(&self, name: &str) -> bool {
+        self.repo(name).is_dir()
+    }
+
+    fn link_path(&self, name: &str, d: &Digest) -> PathBuf {
+        self.repo(name)
+            .join("_blobs")
+            .join(d.algorithm().to_string())
+            .join(d.hex())
+    }
+
+    /// Makes a stored blob servable from a repository.
+    pub fn link_blob(&self, name: &str, d: &Digest) -> io::Result<()> {
+        let p = self.link_path(name, d);
+        if !p.exists() {
+            self.write_atomic(&p, b"")?;
+        }
+        Ok(())
+    }
+
+    /// The blob's size when the repository may serve it.
+    pub fn repo_blob(&self, name: &str, d: &Digest) -> Option<u64> {
+        if self.link_path(name, d).exists() || self.revision_path(name, d).exists() {
+            self.blob_size(d)
+        } else {
+            None
+        }
+    }
+
+    pub fn unlink_blob(&self, name: &str, d: &Digest) -> io::Result<bool> {
+        match fs_err::remove_file(self.link_path(name, d)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    // --- uploads ---
+
+    pub fn upload_path(&self, id: &str) -> PathBuf {
+        self.root.join("uploads").join(id)
+    }
+
+    /// Starts an upload; returns its id.
+    pub fn new_upload(&self) -> io::Result<String> {
+        let id = new_id();
+        fs_err::File::create(self.upload_path(&id))?;
+        Ok(id)
+    }
+
+    pub fn upload_size(&self, id: &str) -> Option<u64> {
+        fs_err::metadata(self.upload_path(id)).ok().map(|m| m.len())
+    }
+
+    pub fn delete_upload(&self, id: &str) -> io::Result<bool> {
+        match fs_err::remove_file(self.upload_path(id)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Verifies an upload against `digest` and moves it into `blobs/`. `hashed` is the
+    /// digest computed while the bytes arrived, when the server still has it; else the
+    /// file is hashed again.
+    pub fn finish_upload(
+        &self,
+        id: &str,
+        digest: &Digest,
+        hashed: Option<(Digest, u64)>,
+    ) -> io::Result<Finish> {
+        let path = self.upload_path(id);
+        let Some(size) = self.upload_size(id) else {
+            return Ok(Finish::Unknown);
+        };
+        let actual = match hashed {
+            Some((d, n)) if n == size => d,
+            _ => hash_file(&path)?,
+        };
+        if &actual != digest {
+            let _ = fs_err::remove_file(&path);
+            return Ok(Finish::Mismatch { actual });
+        }
+        let dest = self.blob_path(digest);
+        if dest.exists() {
+            fs_err::remove_file(&path)?;
+        } else {
+            fs_err::File::open(&path)?.sync_all()?;
+            fs_err::rename(&path, &dest)?;
+        }
+        Ok(Finish::Done { size })
+    }
+
+    // --- manifests and tags ---
+
+    fn revision_path(&self, name: &str, d: &Digest) -> PathBuf {
+        self.repo(name)
+            .join("_revisions")
+            .join(d.algorithm().to_string())
+            .join(d.hex())
+    }
+
+    fn tag_path(&self, name: &str, tag: &str) -> PathBuf {
+        self.repo(name).join("_tags").join(tag)
+    }
+
+    /// Stores a manifest (its bytes as a blob, its revision, its tag, its referrer entry).
+    pub fn put_manifest(
+        &self,
+        name: &str,
+        digest: &Digest,
+        media_type: &str,
+        bytes: &[u8],
+        tag: Option<&str>,
+        subject: Option<(&Digest, &serde_json::Value)>,
+    ) -> io::Result<()> {
+        let blob = self.blob_path(digest);
+        if !blob.exists() {
+            self.write_atomic(&blob, bytes)?;
+        }
+        if let Some((subject, descriptor)) = subject {
+            let p = self
+                .repo(name)
+                .join("_referrers")
+                .join(subject.hex())
+                .join(digest.hex());
+            self.write_atomic(&p, descriptor.to_string().as_bytes())?;
+        }
+        self.write_atomic(&self.revision_path(name, digest), media_type.as_bytes())?;
+        if let Some(tag) = tag {
+            self.write_atomic(&self.tag_path(name, tag), digest.to_string().as_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The digest a tag points at.
+    pub fn resolve_tag(&self, name: &str, tag: &str) -> Option<Digest> {
+        let s = fs_err::read_to_string(self.tag_path(name, tag)).ok()?;
+        Digest::parse(s.trim()).ok()
+    }
+
+    /// A manifest in the repository: media type and bytes.
+    pub fn get_manifest(&self, name: &str, d: &Digest) -> io::Result<Option<(String, Vec<u8>)>> {
+        let media_type = match fs_err::read_to_string(self.revision_path(name, d)) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        match fs_err::read(self.blob_path(d)) {
+            Ok(b) => Ok(Some((media_type, b))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub fn has_manifest(&self, name: &str, d: &Digest) -> bool {
+        self.revision_path(name, d).exists()
+    }
+
+    /// Deletes one tag; other tags on the same manifest stay.
+    pub fn delete_tag(&self, name: &str, tag: &str) -> io::Result<bool> {
+        match fs_err::remove_file(self.tag_path(name, tag)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Deletes a manifest from a repository, with the tags that point at it.
+    pub fn delete_manifest(&self, name: &str, d: &Digest) -> io::Result<bool> {
+        if !self.revision_path(name, d).exists() {
+            return Ok(false);
+        }
+        for tag in self.tags(name)?.unwrap_or_default() {
+            if self.resolve_tag(name, &tag).as_ref() == Some(d) {
+                self.delete_tag(name, &tag)?;
+            }
+        }
+        // Referrer entries naming this manifest.
+        let referrers = self.repo(name).join("_referrers");
+        if let Ok(subjects) = fs_err::read_dir(&referrers) {
+            for s in subjects.flatten() {
+                let _ = fs_err::remove_file(s.path().join(d.hex()));
+            }
+        }
+        fs_err::remove_file(self.revision_path(name, d))?;
+        Ok(true)
+    }
+
+    /// The repository's tags, sorted; `None` when the repository does not exist.
+    pub fn tags(&self, name: &str) -> io::Result<Option<Vec<String>>> {
+        if !self.repo_exists(name) {
+            return Ok(None);
+        }
+        let mut tags = Vec::new();
+        if let Ok(entries) = fs_err::read_dir(self.repo(name).join("_tags")) {
+            for e in entries {
+                if let Some(t) = e?.file_name().to_str() {
+                    tags.push(t.to_owned());
+                }
+            }
+        }
+        tags.sort();
+        Ok(Some(tags))
+    }
+
+    /// Descriptors of the manifests whose subject is `subject`.
+    pub fn referrers(&self, name: &str, subject: &Digest) -> io::Result<Vec<serde_json::Value>> {
+        let dir = self.repo(name).join("_referrers").join(subject.hex());
+        let mut out = Vec::new();
+        let Ok(entries) = fs_err::read_dir(&dir) else {
+            return Ok(out);
+        };
+        for e in entries {
+            let bytes = fs_err::read(e?.path())?;
+            if let Ok(v) = serde_json::from_slice(&bytes) {
+                out.push(v);
+            }
+        }
+        out.sort_by(|a, b| a["digest"].as_str().cmp(&b["digest"].as_str()));
+        Ok(out)
+    }
+
+    /// Every repository name, sorted.
+    pub fn catalog(&self) -> io::Result<Vec<String>> {
+        let mut out = Vec::new();
+        walk_repos(&self.root.join("repos"), "", &mut out)?;
+        out.sort();
+        Ok(out)
+    }
+}
+
+fn walk_repos(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+    let Ok(entries) = fs_err::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut is_repo = false;
+    for e in entries {
+        let e = e?;
+        let name = e.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with('_') {
+            is_repo = true;
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            let child = if prefix.is_empty() {
+                name.to_owned()
+            } else {
+                format!("{prefix}/{name}")
+            };
+            walk_repos(&e.path(), &child, out)?;
+        }
+    }
+    if is_repo && !prefix.is_empty() {
+        out.push(prefix.to_owned());
+    }
+    Ok(())
+}
+
+fn hash_file(path: &Path) -> io::Result<Digest> {
+    let mut f = fs_err::File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(Digest::from_sha256_bytes(&h.finalize().into()))
+}
+
+/// A random upload id (32 hex characters from the OS's random source).
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = fs_err::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut bytes);
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let mut h = Sha256::new();
+    h.update(bytes);
+    h.update(nanos.to_le_bytes());
+    h.update(std::process::id().to_le_bytes());
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
