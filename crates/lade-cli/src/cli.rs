@@ -56,7 +56,7 @@ pub enum Command {
     /// Download an image from a registry
     Pull(PullArgs),
     /// Upload an image to a registry
-    Push(NotYet),
+    Push(PushArgs),
     /// Save one or more images to a tar archive
     Save(NotYet),
     /// Load an image from a tar archive or STDIN
@@ -64,9 +64,9 @@ pub enum Command {
     /// Search for images in a registry
     Search(NotYet),
     /// Log in to a registry
-    Login(NotYet),
+    Login(LoginArgs),
     /// Log out from a registry
-    Logout(NotYet),
+    Logout(LogoutArgs),
     /// Manage manifests and manifest lists
     Manifest(NotYet),
     /// Manage lade
@@ -98,7 +98,7 @@ pub enum ImageCommand {
     /// Download an image from a registry
     Pull(PullArgs),
     /// Upload an image to a registry
-    Push(NotYet),
+    Push(PushArgs),
     /// Save one or more images to a tar archive
     Save(NotYet),
     /// Load an image from a tar archive or STDIN
@@ -138,7 +138,10 @@ pub struct ImagesArgs {
     /// Only show image IDs
     #[arg(short, long)]
     pub quiet: bool,
-    /// Only list images of this repository (and tag)
+    /// Filter output based on conditions provided (dangling=, label=, before=, since=, until=, reference=)
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Only list images of this repository (and tag); a pattern as in reference=
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub repository: Option<String>,
 }
@@ -304,4 +307,41 @@ pub struct ServeArgs {
     /// Do not log one line per request
     #[arg(long)]
     pub no_access_log: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The image to push: NAME[:TAG]
+    #[arg(value_name = "NAME[:TAG]")]
+    pub name: String,
+    /// Push all tags of an image to the repository
+    #[arg(short, long)]
+    pub all_tags: bool,
+    /// Suppress verbose output
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Layers uploaded at once
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub max_concurrent_uploads: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The registry (default: Docker Hub)
+    pub server: Option<String>,
+    /// Username
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Password (prefer --password-stdin)
+    #[arg(short, long)]
+    pub password: Option<String>,
+    /// Take the password from stdin
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// The registry (default: Docker Hub)
+    pub server: Option<String>,
 }

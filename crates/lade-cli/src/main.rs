@@ -56,9 +56,15 @@ fn report(err: &anyhow::Error, debug: bool) -> i32 {
         return exit::SUCCESS;
     }
     let mut stderr = io::stderr().lock();
-    let _ = writeln!(stderr, "Error: {err}");
+    let mut shown = err.to_string();
+    let _ = writeln!(stderr, "Error: {shown}");
     for cause in err.chain().skip(1) {
-        let _ = writeln!(stderr, "  caused by: {cause}");
+        // Many errors already quote their cause; say each thing once.
+        let text = cause.to_string();
+        if !shown.contains(&text) {
+            let _ = writeln!(stderr, "  caused by: {text}");
+            shown.push_str(&text);
+        }
     }
     if debug {
         let _ = writeln!(stderr, "debug: {err:?}");

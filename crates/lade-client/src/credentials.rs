@@ -380,3 +380,180 @@ mod tests {
         assert!(!format!("{t:?}").contains("s3cret"));
     }
 }
+
+/// Where `login` saved a credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Saved {
+    /// In `config.json`, base64-encoded but not encrypted.
+    ConfigFile(PathBuf),
+    /// Through `docker-credential-HELPER store`.
+    Helper(String),
+}
+
+impl CredentialSources {
+    /// The helper configured for `registry` (`credHelpers`, else `credsStore`).
+    fn helper_for(&self, registry: &str) -> Result<Option<String>, ClientError> {
+        let Some(path) = &self.docker_config else {
+            return Ok(None);
+        };
+        let Some(config) = read_config(path)? else {
+            return Ok(None);
+        };
+        Ok(config
+            .cred_helpers
+            .iter()
+            .find(|(k, _)| hostname_of(k) == registry)
+            .map(|(_, v)| v.clone())
+            .or(config.creds_store.filter(|s| !s.is_empty())))
+    }
+
+    /// Saves a credential where Docker would: through the configured helper, else in
+    /// `config.json` (mode 0600, other keys kept, written atomically).
+    pub fn store(&self, registry: &str, credential: &Credential) -> Result<Saved, ClientError> {
+        let key = config_key(registry);
+        if let Some(helper) = self.helper_for(registry)? {
+            let (username, secret) = match credential {
+                Credential::Basic { username, password } => (username.as_str(), password.as_str()),
+                Credential::IdentityToken { token } => ("<token>", token.as_str()),
+            };
+            let payload =
+                serde_json::json!({ "ServerURL": key, "Username": username, "Secret": secret });
+            run_helper(&helper, "store", &payload.to_string())?;
+            return Ok(Saved::Helper(helper));
+        }
+        let path = self.config_path()?;
+        self.edit_config(&path, |auths| {
+            let entry = match credential {
+                Credential::Basic { username, password } => serde_json::json!({
+                    "auth": base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
+                }),
+                Credential::IdentityToken { token } => serde_json::json!({ "auth": "", "identitytoken": token }),
+            };
+            auths.insert(key.clone(), entry);
+        })?;
+        Ok(Saved::ConfigFile(path))
+    }
+
+    /// Removes the credential of `registry`; false when there was none.
+    pub fn erase(&self, registry: &str) -> Result<bool, ClientError> {
+        let key = config_key(registry);
+        if let Some(helper) = self.helper_for(registry)? {
+            return match run_helper(&helper, "erase", &key) {
+                Ok(_) => Ok(true),
+                Err(ClientError::CredentialHelper { reason, .. })
+                    if reason.contains("not found") =>
+                {
+                    Ok(false)
+                }
+                Err(e) => Err(e),
+            };
+        }
+        let path = self.config_path()?;
+        if !path.exists() {
+            return Ok(false);
+        }
+        let mut removed = false;
+        self.edit_config(&path, |auths| {
+            let keys: Vec<String> = auths
+                .keys()
+                .filter(|k| {
+                    k.as_str() == key
+                        || hostname_of(k) == registry
+                        || (is_docker_hub(registry) && is_docker_hub(hostname_of(k)))
+                })
+                .cloned()
+                .collect();
+            for k in keys {
+                auths.remove(&k);
+                removed = true;
+            }
+        })?;
+        Ok(removed)
+    }
+
+    fn config_path(&self) -> Result<PathBuf, ClientError> {
+        self.docker_config
+            .clone()
+            .ok_or_else(|| ClientError::Config {
+                path: "config.json".into(),
+                reason: "no place for Docker's config.json: set $DOCKER_CONFIG or $HOME".into(),
+            })
+    }
+
+    /// Reads `config.json` as JSON (keeping every key), edits `auths`, writes it back
+    /// atomically with mode 0600.
+    fn edit_config(
+        &self,
+        path: &Path,
+        edit: impl FnOnce(&mut serde_json::Map<String, serde_json::Value>),
+    ) -> Result<(), ClientError> {
+        let err = |reason: String| ClientError::Config {
+            path: path.display().to_string(),
+            reason,
+        };
+        let mut doc: serde_json::Value = match fs_err::read(path) {
+            Ok(b) if !b.iter().all(u8::is_ascii_whitespace) => {
+                serde_json::from_slice(&b).map_err(|e| err(e.to_string()))?
+            }
+            Ok(_) => serde_json::json!({}),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => serde_json::json!({}),
+            Err(e) => return Err(err(e.to_string())),
+        };
+        let obj = doc
+            .as_object_mut()
+            .ok_or_else(|| err("it is not a JSON object".into()))?;
+        let auths = obj
+            .entry("auths")
+            .or_insert_with(|| serde_json::json!({}))
+            .as_object_mut()
+            .ok_or_else(|| err("its \"auths\" is not an object".into()))?;
+        edit(auths);
+        let dir = path.parent().unwrap_or(Path::new("."));
+        fs_err::create_dir_all(dir).map_err(|e| err(e.to_string()))?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".config.json")
+            .tempfile_in(dir)
+            .map_err(|e| err(e.to_string()))?;
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = tmp
+                .as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o600));
+        }
+        let text = serde_json::to_string_pretty(&doc).map_err(|e| err(e.to_string()))?;
+        std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| err(e.to_string()))?;
+        tmp.as_file().sync_all().map_err(|e| err(e.to_string()))?;
+        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Runs `docker-credential-HELPER ACTION` with `input` on stdin; returns its stdout.
+fn run_helper(helper: &str, action: &str, input: &str) -> Result<String, ClientError> {
+    let fail = |reason: String| ClientError::CredentialHelper {
+        helper: helper.to_owned(),
+        reason,
+    };
+    let mut child = Command::new(format!("docker-credential-{helper}"))
+        .arg(action)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| fail(format!("cannot run it: {e}")))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().map_err(|e| fail(e.to_string()))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        let msg = if stdout.trim().is_empty() {
+            String::from_utf8_lossy(&out.stderr).into_owned()
+        } else {
+            stdout
+        };
+        return Err(fail(msg.trim().to_owned()));
+    }
+    Ok(stdout)
+}

@@ -10,15 +10,17 @@ mod credentials;
 mod error;
 mod registry;
 mod transport;
+mod upload;
 
 pub use auth::{Challenge, parse_challenge};
-pub use credentials::{Credential, CredentialSources, DOCKER_HUB_KEY, config_key};
+pub use credentials::{Credential, CredentialSources, DOCKER_HUB_KEY, Saved, config_key};
 pub use error::{ApiError, ClientError};
 pub use registry::{
     BlobStream, CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ManifestInfo, Registry, RetryPolicy,
     pull_scope,
 };
 pub use transport::{TransportConfig, is_loopback};
+pub use upload::{CHUNK_SIZE, Mount, push_scope};
 
 /// Re-exported so callers can stream bodies without naming reqwest.
 pub use bytes::Bytes;

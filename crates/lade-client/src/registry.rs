@@ -175,6 +175,27 @@ impl Registry {
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ClientError> {
         let url = format!("{}{path}", self.base().await?);
+        self.send_url(method, &url, scope, build).await
+    }
+
+    /// Resolves a `Location` header (absolute, or relative to the registry).
+    async fn absolute(&self, location: &str) -> Result<String, ClientError> {
+        if location.starts_with("http://") || location.starts_with("https://") {
+            Ok(location.to_owned())
+        } else {
+            Ok(format!("{}{location}", self.base().await?))
+        }
+    }
+
+    /// [`Registry::send`] to a full URL (upload locations may point anywhere).
+    async fn send_url(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        let url = url.to_owned();
         let mut attempt = 0;
         let mut authed_once = false;
         loop {
@@ -304,6 +325,7 @@ impl Registry {
                     if !scope.is_empty() {
                         form.push(("scope", scope));
                     }
+                    // (Several scopes travel space-separated in the form, as the spec says.)
                     let body = form
                         .iter()
                         .map(|(k, v)| format!("{k}={}", urlencode(v)))
@@ -321,8 +343,8 @@ impl Registry {
                         if let Some(s) = service {
                             q.append_pair("service", s);
                         }
-                        if !scope.is_empty() {
-                            q.append_pair("scope", scope);
+                        for one in scope.split(' ').filter(|s| !s.is_empty()) {
+                            q.append_pair("scope", one);
                         }
                     }
                     let mut req = self.http.get(u);
@@ -369,6 +391,30 @@ impl Registry {
             value,
             expires: Instant::now() + lifetime - Duration::from_secs(5),
         })
+    }
+
+    pub(crate) async fn send_req(
+        &self,
+        method: Method,
+        path: &str,
+        scope: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        self.send(method, path, scope, build).await
+    }
+
+    pub(crate) async fn send_url_pub(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        self.send_url(method, url, scope, build).await
+    }
+
+    pub(crate) async fn absolute_pub(&self, location: &str) -> Result<String, ClientError> {
+        self.absolute(location).await
     }
 
     /// `HEAD /v2/REPO/manifests/REF`: the manifest's digest without fetching it (not
@@ -664,6 +710,13 @@ async fn check_status(
         Some(error) => ClientError::Api(error),
         None => ClientError::Status { status: code, url },
     })
+}
+
+pub(crate) async fn check_status_pub(
+    resp: reqwest::Response,
+    path: &str,
+) -> Result<reqwest::Response, ClientError> {
+    check_status(resp, path).await
 }
 
 /// Reads a whole body, refusing more than `limit` bytes.

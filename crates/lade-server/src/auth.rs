@@ -95,7 +95,9 @@ impl Auth {
         if !self.enabled {
             return Verdict::Allowed;
         }
-        if access == Access::Pull
+        // Credentials that are sent are checked, even where anonymous pull is allowed.
+        if authorization.is_none()
+            && access == Access::Pull
             && let Some(repo) = repo
             && self.anonymous_pull.iter().any(|p| pattern_matches(p, repo))
         {

@@ -19,7 +19,7 @@ pub mod storage;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-pub use auth::{Access, AuthConfig};
+pub use auth::{Access, Auth, AuthConfig};
 pub use config::ServerConfig;
 pub use storage::FsStorage;
 

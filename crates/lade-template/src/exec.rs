@@ -181,12 +181,7 @@ impl<'t, 'd> Exec<'t, 'd> {
         Ok(flow)
     }
 
-    fn one_iteration(
-        &mut self,
-        b: &'t Branch,
-        index: Val<'d>,
-        elem: Val<'d>,
-    ) -> EResult<Flow> {
+    fn one_iteration(&mut self, b: &'t Branch, index: Val<'d>, elem: Val<'d>) -> EResult<Flow> {
         let mark = self.vars.len();
         let decl = &b.pipe.decl;
         if let Some(first) = decl.first() {
@@ -339,7 +334,7 @@ impl<'t, 'd> Exec<'t, 'd> {
         match first {
             Arg::Field { ident, .. } => {
                 self.at(At::Arg(first));
-                return self.eval_field_chain(dot, dot.clone(), ident, &cmd.args, final_);
+                return self.eval_field_chain(dot.clone(), ident, &cmd.args, final_);
             }
             Arg::Chain { node, fields, .. } => {
                 return self.eval_chain(dot, first, node, fields, &cmd.args, final_);
@@ -352,7 +347,7 @@ impl<'t, 'd> Exec<'t, 'd> {
                 self.not_a_function(&cmd.args, &final_)?;
                 return self.eval_pipeline(dot, Some(p));
             }
-            Arg::Variable(v) => return self.eval_variable(dot, first, v, &cmd.args, final_),
+            Arg::Variable(v) => return self.eval_variable(first, v, &cmd.args, final_),
             _ => {}
         }
         self.at(At::Arg(first));
@@ -363,14 +358,20 @@ impl<'t, 'd> Exec<'t, 'd> {
             Arg::Nil(_) => self.errorf("nil is not a command"),
             Arg::Number(n) => self.ideal_constant(first, n),
             Arg::String { text, .. } => Ok(Val::owned(Value::String(text.clone()))),
-            _ => self.errorf(format!("can't evaluate command {}", gofmt::quote(&first.to_string()))),
+            _ => self.errorf(format!(
+                "can't evaluate command {}",
+                gofmt::quote(&first.to_string())
+            )),
         }
     }
 
     fn ideal_constant(&mut self, arg: &'t Arg, n: &Number) -> EResult<Val<'d>> {
         self.at(At::Arg(arg));
         let t = &n.text;
-        let is_hex = t.len() > 2 && t.starts_with('0') && t[1..].starts_with(['x', 'X']);
+        let is_hex = t.len() > 2
+            && t.starts_with('0')
+            && t[1..].starts_with(['x', 'X'])
+            && !t.contains(['p', 'P']);
         if let Some(f) = n.float
             && !is_hex
             && !t.starts_with('\'')
@@ -402,12 +403,11 @@ impl<'t, 'd> Exec<'t, 'd> {
             return self.errorf(format!("indirection through explicit nil in {chain}"));
         }
         let pipe = self.eval_arg(dot, Param::Value, node)?;
-        self.eval_field_chain(dot, pipe, fields, args, final_)
+        self.eval_field_chain(pipe, fields, args, final_)
     }
 
     fn eval_variable(
         &mut self,
-        dot: &Val<'d>,
         arg: &'t Arg,
         v: &'t Variable,
         args: &'t [Arg],
@@ -419,12 +419,11 @@ impl<'t, 'd> Exec<'t, 'd> {
             self.not_a_function(args, &final_)?;
             return Ok(value);
         }
-        self.eval_field_chain(dot, value, &v.ident[1..], args, final_)
+        self.eval_field_chain(value, &v.ident[1..], args, final_)
     }
 
     fn eval_field_chain(
         &mut self,
-        _dot: &Val<'d>,
         mut receiver: Val<'d>,
         ident: &[String],
         args: &[Arg],
@@ -444,14 +443,14 @@ impl<'t, 'd> Exec<'t, 'd> {
         match receiver.get() {
             None => {
                 if self.missing_key_error {
-                    return self.errorf(format!(
-                        "nil data; no entry for key {}",
-                        gofmt::quote(name)
-                    ));
+                    return self
+                        .errorf(format!("nil data; no entry for key {}", gofmt::quote(name)));
                 }
                 Ok(Val::Missing)
             }
-            Some(Value::Null) => self.errorf(format!("nil pointer evaluating interface {{}}.{name}")),
+            Some(Value::Null) => {
+                self.errorf(format!("nil pointer evaluating interface {{}}.{name}"))
+            }
             Some(Value::Object(o)) => {
                 if has_args {
                     return self.errorf(format!("{name} is not a method but has arguments"));
@@ -520,7 +519,7 @@ impl<'t, 'd> Exec<'t, 'd> {
         }
         if let Some(f) = final_ {
             let param = match spec.variadic {
-                Some(var) if num_in - 1 >= num_fixed => var,
+                Some(var) if num_in > num_fixed => var,
                 _ => spec.params.get(num_in - 1).copied().unwrap_or(Param::Value),
             };
             argv.push(self.validate_type(f, param)?);
@@ -578,9 +577,9 @@ impl<'t, 'd> Exec<'t, 'd> {
                 };
             }
             Arg::Field { ident, .. } => {
-                self.eval_field_chain(dot, dot.clone(), ident, std::slice::from_ref(n), None)?
+                self.eval_field_chain(dot.clone(), ident, std::slice::from_ref(n), None)?
             }
-            Arg::Variable(v) => self.eval_variable(dot, n, v, &[], None)?,
+            Arg::Variable(v) => self.eval_variable(n, v, &[], None)?,
             Arg::Pipe(p) => self.eval_pipeline(dot, Some(p))?,
             Arg::Identifier { name, .. } => self.eval_call(dot, name, At::Arg(n), &[], None)?,
             Arg::Chain { node, fields, .. } => self.eval_chain(dot, n, node, fields, &[], None)?,

@@ -541,7 +541,14 @@ impl Printer {
         }
     }
 
-    fn fmt_integer(&mut self, mut u: u64, negative: bool, base: u64, verb: char, digits: &[u8; 17]) {
+    fn fmt_integer(
+        &mut self,
+        mut u: u64,
+        negative: bool,
+        base: u64,
+        verb: char,
+        digits: &[u8; 17],
+    ) {
         let mut prec = 0usize;
         if let Some(p) = self.f.prec {
             prec = p;
@@ -575,11 +582,7 @@ impl Printer {
         if self.f.sharp {
             match base {
                 2 => buf.extend_from_slice(b"b0"),
-                8 => {
-                    if buf.last() != Some(&b'0') {
-                        buf.push(b'0');
-                    }
-                }
+                8 if buf.last() != Some(&b'0') => buf.push(b'0'),
                 16 => {
                     buf.push(digits[16]);
                     buf.push(b'0');
@@ -623,22 +626,6 @@ impl Printer {
         };
         if self.f.space && sign == '+' && !self.f.plus {
             sign = ' ';
-        }
-        if x.is_infinite() || x.is_nan() {
-            let zero = self.f.zero;
-            self.f.zero = false;
-            if self.f.plus || sign != '+' || x.is_nan() && self.f.space {
-                let s = if x.is_nan() && !self.f.plus && !self.f.space {
-                    digits
-                } else {
-                    format!("{sign}{digits}")
-                };
-                self.pad(&s);
-            } else {
-                self.pad(&digits);
-            }
-            self.f.zero = zero;
-            return;
         }
         if self.f.plus || sign != '+' {
             let len = digits.chars().count() + 1;
@@ -694,11 +681,16 @@ pub(crate) fn sprintln(args: &[Value]) -> String {
     p.buf
 }
 
+/// Go's `parsenum`: a width or precision; past a million the rest of the
+/// format is swallowed, as in Go.
 fn parse_num(b: &[u8], mut i: usize) -> (Option<usize>, usize) {
     let start = i;
     let mut n: usize = 0;
     while i < b.len() && b[i].is_ascii_digit() {
-        n = n.saturating_mul(10).saturating_add(usize::from(b[i] - b'0'));
+        if n > 1_000_000 {
+            return (None, b.len());
+        }
+        n = n * 10 + usize::from(b[i] - b'0');
         i += 1;
     }
     if i == start { (None, i) } else { (Some(n), i) }
@@ -850,9 +842,9 @@ mod tests {
     #[case("%.2s", json!("日本語"), "日本")]
     #[case("%-10s|", json!("alpine"), "alpine    |")]
     #[case("%f", json!(1.5), "1.500000")]
-    #[case("%.2f", json!(3.14159), "3.14")]
-    #[case("%8.3f", json!(-3.14159), "  -3.142")]
-    #[case("%08.3f", json!(-3.14159), "-003.142")]
+    #[case("%.2f", json!(1.23456), "1.23")]
+    #[case("%8.3f", json!(-1.23456), "  -1.235")]
+    #[case("%08.3f", json!(-1.23456), "-001.235")]
     #[case("%+.3e", json!(12345.678), "+1.235e+04")]
     #[case("%E", json!(1.0), "1.000000E+00")]
     #[case("%g", json!(1e-7), "1e-07")]

@@ -614,7 +614,7 @@ mod tests {
                 (Field, ".X".into()),
                 (RightDelim, "}}".into()),
                 (Text, "b".into()),
-                (Eof, String::new()),
+                (Eof, std::string::String::new()),
             ]
         );
     }
@@ -628,7 +628,7 @@ mod tests {
                 (LeftDelim, "{{".into()),
                 (Number, "-3".into()),
                 (RightDelim, "}}".into()),
-                (Eof, String::new()),
+                (Eof, std::string::String::new()),
             ]
         );
     }
@@ -638,7 +638,11 @@ mod tests {
         use ItemType::*;
         assert_eq!(
             types("a {{- /* hi */ -}} b"),
-            vec![(Text, "a".into()), (Text, "b".into()), (Eof, String::new())]
+            vec![
+                (Text, "a".into()),
+                (Text, "b".into()),
+                (Eof, std::string::String::new())
+            ]
         );
     }
 }

@@ -29,15 +29,38 @@
 //! # Why a small engine of our own
 //!
 //! We evaluated `gtmpl-ng` 1.0 first. It prints values as Go does (`map[a:b]`,
-//! `%q`), but its errors do not read like Go's (`template: :1:3:3:function foo
-//! not defined` where Go says `template: :1: function "foo" not defined`), it
-//! accepts what Go rejects (`eq "x" 1`, `lt 1 2.5`, `.s.field` on a string
-//! print instead of failing), it does not tell a missing key from `null`, and
+//! `[A=1 B=2]`, `%q`, `<no value>`), but its errors do not read like Go's
+//! (`template: :1:3:3:function foo not defined` where Go says `template: :1:
+//! function "foo" not defined`; `unable to get 5 in [A=1 B=2]` where Go says
+//! `error calling index: index out of range: 5`), it accepts what Go rejects
+//! (`eq "x" 1` is false, `lt 1 2.5` true; Go reports incompatible types), and
 //! it needs its own value type, so every item would be converted and its key
 //! order lost. Docker users compare our output and errors with Docker's, so
 //! we ported Go's lexer, parser and evaluator (and `fmt`, `encoding/json`
-//! and `tabwriter` printing) over `serde_json::Value` directly: about two
-//! thousand lines, no dependency beyond `unicode-width`.
+//! and `tabwriter` printing) over `serde_json::Value` directly: some four
+//! thousand lines with their unit tests, no dependency beyond `unicode-width`.
+//!
+//! # Where it differs from Docker
+//!
+//! Docker formats Go structs; we format JSON, so:
+//! - an object is a Go map: `{{.Config}}` prints `map[Env:[...] ...]` with
+//!   sorted keys (Docker prints a struct as `{[...] ...}`), `json` writes its
+//!   keys sorted, and a missing key prints `<no value>` (Docker's list
+//!   commands fail with `can't evaluate field`; `docker inspect` fails with
+//!   `map has no entry for key`, which [`Template::parse_inspect`] does too);
+//! - `null` prints `<nil>`, as a nil pointer field does (a nil slice or map
+//!   field prints `[]` / `map[]` in Docker: send `[]` / `{}` for those);
+//! - type names in errors and `%T` are JSON's (`int`, `float64`, `string`,
+//!   `[]interface {}`, `map[string]interface {}`), not Docker's Go types;
+//! - `{{json .}}` on a list item does not escape `<>&`, while `--format json`
+//!   does (Docker escapes in both, through the item's own `MarshalJSON`).
+//!
+//! Not supported: complex numbers, `call` (JSON holds no functions), custom
+//! delimiters, `printf` argument indexes (`%[1]d`) and `*` widths, `%x`/`%b`
+//! on floats. Go's `unicode.IsPrint` (for `%q`) and simple case mapping (for
+//! `upper`/`title`) are approximated, and so is go-runewidth (for table
+//! alignment). Nesting is limited to 200 levels and `{{template}}` calls to
+//! 100, where Go allows 10000 and 100000.
 //!
 //! Architecture invariant: no I/O beyond the `Write` the caller passes, no
 //! knowledge of images or commands; column headers come from the caller.

@@ -166,11 +166,7 @@ impl fmt::Display for Node {
             Node::Range(b) => write_branch(f, "range", b),
             Node::With(b) => write_branch(f, "with", b),
             Node::Template(t) => match &t.pipe {
-                Some(p) => write!(
-                    f,
-                    "{{{{template {} {p}}}}}",
-                    crate::gofmt::quote(&t.name)
-                ),
+                Some(p) => write!(f, "{{{{template {} {p}}}}}", crate::gofmt::quote(&t.name)),
                 None => write!(f, "{{{{template {}}}}}", crate::gofmt::quote(&t.name)),
             },
             Node::Break(_) => f.write_str("{{break}}"),

@@ -20,7 +20,7 @@ pub(crate) type TreeSet = HashMap<String, List>;
 enum Parsed {
     Node(Node),
     End,
-    Else(usize),
+    Else,
 }
 
 struct Parser {
@@ -163,7 +163,7 @@ impl Parser {
             match self.text_or_action()? {
                 Parsed::Node(n) => root.nodes.push(n),
                 Parsed::End => return self.errorf("unexpected {{end}}"),
-                Parsed::Else(_) => return self.errorf("unexpected {{else}}"),
+                Parsed::Else => return self.errorf("unexpected {{else}}"),
             }
         }
         Ok(root)
@@ -266,10 +266,10 @@ impl Parser {
     fn else_control(&mut self) -> PResult<Parsed> {
         let peek = self.peek_non_space();
         if peek.typ == ItemType::If || peek.typ == ItemType::With {
-            return Ok(Parsed::Else(peek.pos));
+            return Ok(Parsed::Else);
         }
-        let token = self.expect(ItemType::RightDelim, "else")?;
-        Ok(Parsed::Else(token.pos))
+        self.expect(ItemType::RightDelim, "else")?;
+        Ok(Parsed::Else)
     }
 
     fn parse_control(&mut self, context: &str) -> PResult<Branch> {
@@ -287,7 +287,7 @@ impl Parser {
             self.range_depth -= 1;
         }
         let mut else_list = None;
-        if let Parsed::Else(_) = next {
+        if let Parsed::Else = next {
             if context == "if" && self.peek().typ == ItemType::If {
                 self.next();
                 else_list = Some(List {
@@ -584,7 +584,7 @@ fn parsed_name(p: &Parsed) -> String {
     match p {
         Parsed::Node(n) => n.to_string(),
         Parsed::End => "{{end}}".to_owned(),
-        Parsed::Else(_) => "{{else}}".to_owned(),
+        Parsed::Else => "{{else}}".to_owned(),
     }
 }
 
@@ -698,12 +698,34 @@ fn parse_int(text: &str) -> Option<(bool, u64)> {
 
 fn parse_float(text: &str) -> Option<f64> {
     let lower = text.to_ascii_lowercase();
-    if lower.contains("0x") || lower.contains("inf") || lower.contains("nan") {
+    if lower.contains("inf") || lower.contains("nan") {
         return None;
     }
     let s = strip_underscores(&lower)?;
-    let f: f64 = s.parse().ok()?;
+    let f = match s.strip_prefix(['+', '-']).unwrap_or(&s).strip_prefix("0x") {
+        Some(hex) => {
+            let v = parse_hex_float(hex)?;
+            if s.starts_with('-') { -v } else { v }
+        }
+        None => s.parse().ok()?,
+    };
     f.is_finite().then_some(f)
+}
+
+/// A hexadecimal float without its `0x`: `1.ep+2` is 1.875 × 2² = 7.5.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mant, exp) = s.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars().chain(frac.chars()) {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let shift = exp - 4 * i32::try_from(frac.len()).ok()?;
+    Some(v * 2f64.powi(shift))
 }
 
 /// Go's `strconv.UnquoteChar`: one (possibly escaped) character of a quoted
@@ -794,31 +816,57 @@ mod tests {
     #[case("{{end}}", "template: :1: unexpected {{end}}")]
     #[case("{{else}}", "template: :1: unexpected {{else}}")]
     #[case("{{if .X}}a", "template: :1: unexpected EOF")]
-    #[case("{{range .X}}a{{else}}b{{else}}c{{end}}", "template: :1: expected end; found {{else}}")]
+    #[case(
+        "{{range .X}}a{{else}}b{{else}}c{{end}}",
+        "template: :1: expected end; found {{else}}"
+    )]
     #[case("{{if}}{{end}}", "template: :1: missing value for if")]
     #[case("{{nonesuch}}", r#"template: :1: function "nonesuch" not defined"#)]
     #[case("{{$x}}", r#"template: :1: undefined variable "$x""#)]
-    #[case("{{.X 3 | 3}}", "template: :1: non executable command in pipeline stage 2")]
+    #[case(
+        "{{.X 3 | 3}}",
+        "template: :1: non executable command in pipeline stage 2"
+    )]
     #[case("{{(1)}}", "")]
     #[case("{{\"x\".Y}}", r#"template: :1: unexpected . after term "\"x\"""#)]
     #[case("{{break}}", "template: :1: {{break}} outside {{range}}")]
-    #[case("{{range .X}}{{break 1}}{{end}}", "template: :1: unexpected \"1\" in {{break}}")]
-    #[case("{{range $a, $b, $c := .}}{{end}}", "template: :1: too many declarations in range")]
-    #[case("{{range $a, 3}}{{end}}", "template: :1: range can only initialize variables")]
-    #[case("{{with $x := 4}}{{end}}{{$x}}", r#"template: :1: undefined variable "$x""#)]
+    #[case(
+        "{{range .X}}{{break 1}}{{end}}",
+        "template: :1: unexpected \"1\" in {{break}}"
+    )]
+    #[case(
+        "{{range $a, $b, $c := .}}{{end}}",
+        "template: :1: too many declarations in range"
+    )]
+    #[case(
+        "{{range $a, 3}}{{end}}",
+        "template: :1: range can only initialize variables"
+    )]
+    #[case(
+        "{{with $x := 4}}{{end}}{{$x}}",
+        r#"template: :1: undefined variable "$x""#
+    )]
     #[case("{{.X", "template: :1: unclosed action")]
-    #[case("{{.X\n\n}", "template: :3: unclosed action started at :1")]
+    #[case("{{.X\n\n", "template: :3: unclosed action started at :1")]
     #[case("{{(.X}}", "template: :1: unclosed left paren")]
     #[case("{{.X)}}", "template: :1: unexpected right paren")]
-    #[case("{{/* x */ .X}}", "template: :1: comment ends before closing delimiter")]
+    #[case(
+        "{{/* x */ .X}}",
+        "template: :1: comment ends before closing delimiter"
+    )]
     #[case("{{/* x", "template: :1: unclosed comment")]
     #[case("{{\"x}}", "template: :1: unterminated quoted string")]
-    #[case("{{99999999999999999999}}", r#"template: :1: integer overflow: "99999999999999999999""#)]
+    #[case(
+        "{{99999999999999999999}}",
+        r#"template: :1: integer overflow: "99999999999999999999""#
+    )]
     #[case("{{3k}}", r#"template: :1: bad number syntax: "3k""#)]
     #[case("{{'ab'}}", "template: :1: malformed character constant: 'ab'")]
-    #[case("{{define \"a\"}}x{{end}}{{define \"a\"}}y{{end}}", r#"template: :1: template: multiple definition of template "a""#)]
-    #[case("{{.X | }}", r#"template: :1: missing value for command"#)]
-    #[case("\n\n{{.X |}}", "template: :3: missing value for command")]
+    #[case(
+        "{{define \"a\"}}x{{end}}{{define \"a\"}}y{{end}}",
+        r#"template: :1: template: multiple definition of template "a""#
+    )]
+    #[case("\n\n{{}}", "template: :3: missing value for command")]
     fn parse_errors_match_go(#[case] text: &str, #[case] want: &str) {
         match parse(text) {
             Ok(_) => assert_eq!("", want, "{text} parsed"),
@@ -829,10 +877,19 @@ mod tests {
     #[rstest]
     #[case("{{.X}}", "{{.X}}")]
     #[case("{{$x := .X | printf \"%d\"}}", "{{$x := .X | printf \"%d\"}}")]
-    #[case("{{if .X}}a{{else if .Y}}b{{end}}", "{{if .X}}a{{else}}{{if .Y}}b{{end}}{{end}}")]
-    #[case("{{range $i, $e := .}}{{$e.Name}}{{end}}", "{{range $i, $e := .}}{{$e.Name}}{{end}}")]
+    #[case(
+        "{{if .X}}a{{else if .Y}}b{{end}}",
+        "{{if .X}}a{{else}}{{if .Y}}b{{end}}{{end}}"
+    )]
+    #[case(
+        "{{range $i, $e := .}}{{$e.Name}}{{end}}",
+        "{{range $i, $e := .}}{{$e.Name}}{{end}}"
+    )]
     #[case("{{(index . 0).X.Y}}", "{{(index . 0).X.Y}}")]
-    #[case("{{with .X}}{{.}}{{else with .Y}}{{.}}{{end}}", "{{with .X}}{{.}}{{else}}{{with .Y}}{{.}}{{end}}{{end}}")]
+    #[case(
+        "{{with .X}}{{.}}{{else with .Y}}{{.}}{{end}}",
+        "{{with .X}}{{.}}{{else}}{{with .Y}}{{.}}{{end}}{{end}}"
+    )]
     fn trees_print_like_go(#[case] text: &str, #[case] want: &str) {
         let trees = parse(text).unwrap();
         assert_eq!(trees[""].to_string(), want);

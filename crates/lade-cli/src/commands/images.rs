@@ -1,8 +1,9 @@
-//! `lade images` / `lade image ls`
+//! `lade images` / `lade image ls`: rows (one per tag, `<none>` for dangling images)
+//! over what `lade_ops::images::list` selects.
 
 use std::io::{self, Write};
 
-use lade_reference::Reference;
+use lade_ops::images::{ImageFilters, ImagesError};
 use lade_store::Store;
 
 use crate::cli::ImagesArgs;
@@ -15,21 +16,23 @@ struct Row {
     digest: String,
     id: String,
     created_since: String,
-    created: Option<String>,
     size: String,
 }
 
 pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
-    let filter = args
-        .repository
-        .as_deref()
-        .map(Reference::parse_normalized)
-        .transpose()?;
+    let now = jiff::Timestamp::now();
+    let mut flags = args.filters.clone();
+    // Docker turns the REPOSITORY[:TAG] argument into a reference filter.
+    flags.extend(args.repository.iter().map(|r| format!("reference={r}")));
+    let filters = ImageFilters::parse(&flags, now)?;
     let store = Store::open(&settings.root)?;
     let state = store.state()?;
-    let now = jiff::Timestamp::now();
+    let images = lade_ops::images::list(&state, &filters).map_err(|e| match e {
+        ImagesError::Lookup(e) => anyhow::Error::from(e),
+        e => anyhow::Error::from(e),
+    })?;
     let mut rows = Vec::new();
-    for image in state.images() {
+    for image in &images {
         let id = if args.no_trunc {
             image.id().to_string()
         } else {
@@ -47,21 +50,12 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
             digest: digest.clone(),
             id: id.clone(),
             created_since: since(record.created.as_deref(), now),
-            created: record.created.clone(),
             size: human_size(record.size()),
         };
         if image.names.is_empty() {
-            if filter.is_none() {
-                rows.push(common("<none>".into(), "<none>".into()));
-            }
-            continue;
+            rows.push(common("<none>".into(), "<none>".into()));
         }
         for name in &image.names {
-            if let Some(f) = &filter
-                && (f.name() != name.name() || f.tag().is_some_and(|t| Some(t) != name.tag()))
-            {
-                continue;
-            }
             let tag = name
                 .tag()
                 .map(|t| t.as_str().to_owned())
@@ -69,8 +63,6 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
             rows.push(common(name.familiar_name(), tag));
         }
     }
-    // Docker sorts newest first.
-    rows.sort_by(|a, b| b.created.cmp(&a.created));
 
     let mut out = io::stdout().lock();
     if args.quiet {

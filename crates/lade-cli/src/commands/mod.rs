@@ -6,8 +6,10 @@ mod history;
 mod images;
 mod import;
 mod inspect;
+mod login;
 mod prune;
 mod pull;
+mod push;
 mod registry;
 mod rmi;
 mod tag;
@@ -33,13 +35,13 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Rmi(a) | Command::Image(ImageCommand::Rm(a)) => rmi::run(&a, settings),
         Command::Image(ImageCommand::Prune(a)) => prune::run_image(&a, settings),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&a, settings),
-        Command::Push(_) | Command::Image(ImageCommand::Push(_)) => not_yet("push"),
+        Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&a, settings),
         Command::Save(_) | Command::Image(ImageCommand::Save(_)) => not_yet("save"),
         Command::Load(_) | Command::Image(ImageCommand::Load(_)) => not_yet("load"),
         Command::Image(ImageCommand::Export(_)) => not_yet("image export"),
         Command::Search(_) => not_yet("search"),
-        Command::Login(_) => not_yet("login"),
-        Command::Logout(_) => not_yet("logout"),
+        Command::Login(a) => login::login(&a, settings),
+        Command::Logout(a) => login::logout(&a, settings),
         Command::Manifest(_) => not_yet("manifest"),
         Command::Registry(RegistryCommand::Serve(a)) => registry::serve(&a, settings),
         Command::Registry(RegistryCommand::Gc(_)) => not_yet("registry gc"),

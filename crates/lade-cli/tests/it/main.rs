@@ -8,14 +8,18 @@
     clippy::print_stderr
 )]
 
+mod registry_support;
 mod support;
 
 mod check;
 mod df;
 mod history;
+mod images;
 mod import;
 mod peers;
 mod prune;
+mod pull;
 mod references;
+mod registry;
 mod rmi;
 mod tag;

@@ -278,3 +278,109 @@ pub fn human(size: u64) -> String {
 pub fn image_tar(seed: u64) -> Vec<u8> {
     tarball(&[("file", &noise(2_000 + seed as usize, seed))])
 }
+
+/// `lade registry serve --addr 127.0.0.1:0 --storage DIR --no-access-log [extra…]`,
+/// its port read from the line it prints on stderr; killed when dropped.
+pub struct LadeRegistry {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`
+    pub host: String,
+    /// What it printed on stderr after the listening line.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl LadeRegistry {
+    #[track_caller]
+    pub fn start(storage: &Path, extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lade"))
+            .args([
+                "registry",
+                "serve",
+                "--addr",
+                "127.0.0.1:0",
+                "--no-access-log",
+            ])
+            .arg("--storage")
+            .arg(storage)
+            .args(extra)
+            .env_remove("LADE_ROOT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run lade registry serve");
+        let stderr = child.stderr.take().unwrap();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        // Reads the port, then keeps draining so that the server never blocks on a pipe.
+        std::thread::spawn(move || {
+            let mut early = Vec::new();
+            for line in std::io::BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(rest) = line.strip_prefix("lade registry listening on ") {
+                    let addr = rest.split(' ').next().unwrap_or_default().to_owned();
+                    let _ = tx.send(Ok(addr));
+                } else {
+                    early.push(line.clone());
+                    sink.lock().unwrap().push(line);
+                }
+            }
+            let _ = tx.send(Err(early.join("\n")));
+        });
+        let host = match rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            Ok(Ok(host)) => host,
+            other => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("lade registry serve did not start: {other:?}");
+            }
+        };
+        Self { child, host, log }
+    }
+
+    /// `127.0.0.1:PORT/REPO:TAG`
+    pub fn image(&self, repo_tag: &str) -> String {
+        format!("{}/{repo_tag}", self.host)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        sh(&format!("kill -TERM {}", self.child.id()));
+    }
+
+    /// Sends SIGTERM; returns the exit status, or `None` if it did not exit in `timeout`.
+    pub fn terminate(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        self.sigterm();
+        self.wait(timeout)
+    }
+
+    /// The exit status, or `None` if it did not exit in `timeout`.
+    pub fn wait(&mut self, timeout: std::time::Duration) -> Option<std::process::ExitStatus> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// What the server printed after it started listening.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+}
+
+impl Drop for LadeRegistry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -272,8 +272,8 @@ impl Response {
     }
 
     fn error(status: u16, code: &str, message: &str) -> Self {
-        let body = serde_json::to_vec(&json!({"errors": [{"code": code, "message": message}]}))
-            .unwrap();
+        let body =
+            serde_json::to_vec(&json!({"errors": [{"code": code, "message": message}]})).unwrap();
         Self::new(status, body).header("Content-Type", "application/json")
     }
 }

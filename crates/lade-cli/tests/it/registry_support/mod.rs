@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 pub use docker_registry::DockerRegistry;
-pub use fake::{Action, Auth, Fault, FakeRegistry, Request};
+pub use fake::{Action, Auth, FakeRegistry, Fault, Request, TOKEN};
 use serde_json::json;
 
 use crate::support::*;
@@ -139,8 +139,11 @@ impl Layout {
         let layout = dir.join("oci-layout");
         if !layout.exists() {
             std::fs::write(layout, br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
-            std::fs::write(dir.join("index.json"), br#"{"schemaVersion":2,"manifests":[]}"#)
-                .unwrap();
+            std::fs::write(
+                dir.join("index.json"),
+                br#"{"schemaVersion":2,"manifests":[]}"#,
+            )
+            .unwrap();
         }
         Self { dir }
     }

@@ -1,0 +1,550 @@
+//! `lade registry serve` against real clients (issue 5): skopeo copies in and out with
+//! every digest intact, inspects, lists tags and deletes; a multi-arch index pushed with
+//! `skopeo copy --all` and pulled by lade; SIGTERM while a request is in flight; a restart
+//! on the same storage; htpasswd from a `--config` file.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use crate::support::*;
+
+/// `skopeo ARGS…` (without TLS: the registry is plain HTTP on loopback).
+fn skopeo(args: &[&str]) -> Run {
+    Run::from(Command::new("skopeo").args(args).output().unwrap())
+}
+
+#[track_caller]
+fn skopeo_ok(args: &[&str]) -> String {
+    let run = skopeo(args);
+    assert_eq!(run.code, 0, "skopeo {args:?} failed:\n{}", run.stderr);
+    run.stdout
+}
+
+fn docker(image: &str) -> String {
+    format!("docker://{image}")
+}
+
+fn digest_of(bytes: &[u8]) -> String {
+    format!("sha256:{}", sha256_hex(bytes))
+}
+
+/// `oci:ROOT:NAME` for an image in a lade store.
+fn oci(t: &TestRoot, name: &str) -> String {
+    format!("oci:{}:{name}", t.root().display())
+}
+
+/// The manifest exactly as the registry serves it.
+#[track_caller]
+fn raw_manifest(image: &str) -> String {
+    skopeo_ok(&["inspect", "--raw", "--tls-verify=false", &docker(image)])
+}
+
+/// `skopeo list-tags`: the tags, in the registry's order.
+#[track_caller]
+fn list_tags(repo: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec!["list-tags", "--tls-verify=false"];
+    args.extend(extra);
+    let r = docker(repo);
+    args.push(&r);
+    json(&skopeo_ok(&args))["Tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every blob of an OCI layout hashes to its name.
+#[track_caller]
+fn assert_layout_verifies(dir: &Path) {
+    let blobs = dir.join("blobs/sha256");
+    for e in std::fs::read_dir(&blobs).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        assert_eq!(sha256_hex(&std::fs::read(e.path()).unwrap()), name);
+    }
+}
+
+/// A manifest's config and layer digests.
+fn blobs_of(manifest: &str) -> Vec<String> {
+    let m = json(manifest);
+    std::iter::once(&m["config"])
+        .chain(m["layers"].as_array().unwrap())
+        .map(|d| d["digest"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// One HTTP/1.1 request on a new connection: status, headers (lowercase names), body.
+fn http(
+    host: &str,
+    method: &str,
+    target: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut conn = TcpStream::connect(host).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    conn.write_all(head.as_bytes()).unwrap();
+    conn.write_all(body).unwrap();
+    read_response(&mut conn)
+}
+
+fn read_response(conn: &mut TcpStream) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).unwrap();
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no response head in {:?}", String::from_utf8_lossy(&raw)));
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, raw[split + 4..].to_vec())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// `lade pull` with no credentials but those in `t/docker/config.json`.
+fn lade_pull(t: &TestRoot, args: &[&str]) -> Run {
+    Run::from(
+        t.lade()
+            .env("DOCKER_CONFIG", t.path("docker"))
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .arg("pull")
+            .args(args)
+            .output()
+            .unwrap(),
+    )
+}
+
+#[test]
+fn skopeo_copies_in_and_out_inspects_lists_and_deletes() {
+    let t = TestRoot::new();
+    let id1 = import_image(&t, Some("example.com/team/app:v1"), 1);
+    let id2 = import_image(&t, Some("example.com/team/app:v2"), 2);
+    let m1 = manifest_of(&t, "example.com/team/app:v1");
+    let m2 = manifest_of(&t, "example.com/team/app:v2");
+    let reg = LadeRegistry::start(&t.path("registry"), &[]);
+
+    // In: every digest stays what it was.
+    for (tag, manifest) in [("v1", &m1), ("v2", &m2)] {
+        let image = reg.image(&format!("team/app:{tag}"));
+        skopeo_ok(&[
+            "copy",
+            "-q",
+            "--dest-tls-verify=false",
+            &oci(&t, &format!("example.com/team/app:{tag}")),
+            &docker(&image),
+        ]);
+        let raw = raw_manifest(&image);
+        assert_eq!(&digest_of(raw.as_bytes()), manifest);
+        assert_eq!(raw.as_bytes(), blob(&t, manifest));
+    }
+
+    // inspect: digest, layers, tags, config.
+    let image = reg.image("team/app:v1");
+    let inspect = json(&skopeo_ok(&[
+        "inspect",
+        "--tls-verify=false",
+        &docker(&image),
+    ]));
+    assert_eq!(inspect["Digest"], m1.as_str());
+    let layers = blobs_of(&raw_manifest(&image))[1..].to_vec();
+    assert_eq!(inspect["Layers"], serde_json::json!(layers));
+    assert_eq!(inspect["RepoTags"], serde_json::json!(["v1", "v2"]));
+    let config = skopeo_ok(&[
+        "inspect",
+        "--config",
+        "--raw",
+        "--tls-verify=false",
+        &docker(&image),
+    ]);
+    assert_eq!(digest_of(config.as_bytes()), id1);
+    assert_eq!(
+        list_tags(&reg.image("team/app"), &[]),
+        ["v1".to_owned(), "v2".to_owned()]
+    );
+
+    // Out: to an OCI layout and to a dir, byte for byte.
+    let out = t.path("out");
+    skopeo_ok(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &docker(&image),
+        &format!("oci:{}:copy", out.display()),
+    ]);
+    assert_layout_verifies(&out);
+    let copied = skopeo_ok(&["inspect", "--raw", &format!("oci:{}:copy", out.display())]);
+    assert_eq!(digest_of(copied.as_bytes()), m1);
+    let dir = t.path("dir");
+    skopeo_ok(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &docker(&image),
+        &format!("dir:{}", dir.display()),
+    ]);
+    for d in blobs_of(&copied) {
+        assert_eq!(
+            std::fs::read(dir.join(&d[7..])).unwrap(),
+            blob(&t, &d),
+            "{d}"
+        );
+    }
+
+    // lade pulls it back: the same image.
+    let t2 = TestRoot::new();
+    let run = lade_pull(&t2, &[&image]).ok();
+    assert!(
+        run.stderr.contains(&format!("Digest: {m1}\n")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(manifest_of(&t2, &image), m1);
+    assert_eq!(blob(&t2, &id1), blob(&t, &id1));
+    assert_clean(&t2);
+
+    // delete: that tag is gone, the other stays.
+    skopeo_ok(&[
+        "delete",
+        "--tls-verify=false",
+        &docker(&reg.image("team/app:v2")),
+    ]);
+    assert_eq!(list_tags(&reg.image("team/app"), &[]), ["v1".to_owned()]);
+    skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &docker(&reg.image("team/app:v2")),
+    ])
+    .fails_with("manifest unknown");
+    assert_eq!(digest_of(raw_manifest(&image).as_bytes()), m1);
+    let _ = id2;
+}
+
+#[test]
+fn skopeo_copy_all_pushes_a_multi_arch_index_that_lade_pulls() {
+    let t = TestRoot::new();
+    for (arch, seed) in [("amd64", 3), ("arm64", 4)] {
+        t.run_stdin(
+            &[
+                "import",
+                "--platform",
+                &format!("linux/{arch}"),
+                "-",
+                &format!("example.com/multi:{arch}"),
+            ],
+            &image_tar(seed),
+        )
+        .ok();
+    }
+    let amd = manifest_of(&t, "example.com/multi:amd64");
+    let arm = manifest_of(&t, "example.com/multi:arm64");
+    // A layout holding both images and an index over them.
+    let layout = t.path("layout");
+    for arch in ["amd64", "arm64"] {
+        skopeo_ok(&[
+            "copy",
+            "-q",
+            "--preserve-digests",
+            &oci(&t, &format!("example.com/multi:{arch}")),
+            &format!("oci:{}:{arch}", layout.display()),
+        ]);
+    }
+    let entry = |digest: &str, arch: &str| {
+        serde_json::json!({
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": digest,
+            "size": blob(&t, digest).len(),
+            "platform": {"os": "linux", "architecture": arch},
+        })
+    };
+    let index_bytes = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry(&amd, "amd64"), entry(&arm, "arm64")],
+    }))
+    .unwrap();
+    let index_digest = digest_of(&index_bytes);
+    std::fs::write(
+        layout.join("blobs/sha256").join(&index_digest[7..]),
+        &index_bytes,
+    )
+    .unwrap();
+    let mut top = json(&std::fs::read_to_string(layout.join("index.json")).unwrap());
+    top["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({
+            "mediaType": "application/vnd.oci.image.index.v1+json",
+            "digest": index_digest,
+            "size": index_bytes.len(),
+            "annotations": {"org.opencontainers.image.ref.name": "multi"},
+        }));
+    std::fs::write(layout.join("index.json"), top.to_string()).unwrap();
+
+    let reg = LadeRegistry::start(&t.path("registry"), &[]);
+    let image = reg.image("lade/multi:1");
+    skopeo_ok(&[
+        "copy",
+        "-q",
+        "--all",
+        "--preserve-digests",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:multi", layout.display()),
+        &docker(&image),
+    ]);
+    assert_eq!(raw_manifest(&image).as_bytes(), index_bytes);
+    for m in [&amd, &arm] {
+        let by_digest = reg.image(&format!("lade/multi@{m}"));
+        assert_eq!(raw_manifest(&by_digest).as_bytes(), blob(&t, m));
+    }
+    // skopeo picks a platform from it.
+    let arm_inspect = json(&skopeo_ok(&[
+        "inspect",
+        "--tls-verify=false",
+        "--override-os",
+        "linux",
+        "--override-arch",
+        "arm64",
+        &docker(&image),
+    ]));
+    assert_eq!(arm_inspect["Digest"], arm.as_str());
+
+    // lade pulls the platform it is asked for, and shows the index's digest.
+    for (platform, manifest) in [("linux/arm64", &arm), ("linux/amd64", &amd)] {
+        let t2 = TestRoot::new();
+        let run = lade_pull(&t2, &["--platform", platform, &image]).ok();
+        assert!(
+            run.stderr.contains(&format!("Digest: {index_digest}\n")),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(&manifest_of(&t2, &image), manifest, "{platform}");
+        for d in blobs_of(&String::from_utf8(blob(&t2, manifest)).unwrap()) {
+            assert_eq!(blob(&t2, &d), blob(&t, &d), "{platform}: {d}");
+        }
+        assert_clean(&t2);
+    }
+}
+
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_a_restart_serves_everything() {
+    let t = TestRoot::new();
+    import_image(&t, Some("example.com/app:v1"), 5);
+    let manifest = manifest_of(&t, "example.com/app:v1");
+    let storage = t.path("registry");
+    let mut reg = LadeRegistry::start(&storage, &[]);
+    skopeo_ok(&[
+        "copy",
+        "-q",
+        "--dest-tls-verify=false",
+        &oci(&t, "example.com/app:v1"),
+        &docker(&reg.image("app:v1")),
+    ]);
+
+    // An upload session with a first chunk.
+    let data = noise(3000, 9);
+    let (status, headers, _) = http(&reg.host, "POST", "/v2/app/blobs/uploads/", &[], b"");
+    assert_eq!(status, 202);
+    let location = header(&headers, "location").unwrap().to_owned();
+    let (status, headers, _) = http(
+        &reg.host,
+        "PATCH",
+        &location,
+        &[("Content-Range", "0-999")],
+        &data[..1000],
+    );
+    assert_eq!(status, 202);
+    assert_eq!(header(&headers, "range"), Some("0-999"));
+
+    // A second chunk is in flight when SIGTERM arrives: it still finishes.
+    let mut conn = TcpStream::connect(&reg.host).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    conn.write_all(
+        format!(
+            "PATCH {location} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Range: 1000-1999\r\nContent-Length: 1000\r\n\r\n",
+            reg.host
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    conn.write_all(&data[1000..1500]).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    reg.sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    conn.write_all(&data[1500..2000]).unwrap();
+    let (status, headers, _) = read_response(&mut conn);
+    assert_eq!(status, 202, "{}", reg.log());
+    assert_eq!(header(&headers, "range"), Some("0-1999"));
+    let exit = reg
+        .wait(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("still running 10 s after SIGTERM:\n{}", reg.log()));
+    assert_eq!(exit.code(), Some(0), "{}", reg.log());
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        signalled.elapsed()
+    );
+    assert!(
+        TcpStream::connect(&reg.host).is_err(),
+        "still accepting after exit"
+    );
+
+    // A restart on the same storage serves everything again.
+    let reg = LadeRegistry::start(&storage, &[]);
+    let image = reg.image("app:v1");
+    assert_eq!(digest_of(raw_manifest(&image).as_bytes()), manifest);
+    assert_eq!(list_tags(&reg.image("app"), &[]), ["v1".to_owned()]);
+    let out = t.path("out");
+    skopeo_ok(&[
+        "copy",
+        "-q",
+        "--src-tls-verify=false",
+        &docker(&image),
+        &format!("oci:{}:v1", out.display()),
+    ]);
+    assert_layout_verifies(&out);
+    let (status, _, body) = http(&reg.host, "GET", "/v2/_catalog", &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(
+        json(&String::from_utf8(body).unwrap())["repositories"],
+        serde_json::json!(["app"])
+    );
+    // …and the upload resumes where it stopped.
+    let (status, headers, _) = http(&reg.host, "GET", &location, &[], b"");
+    assert_eq!(status, 204);
+    assert_eq!(header(&headers, "range"), Some("0-1999"));
+    let d = digest_of(&data);
+    let (status, headers, _) = http(
+        &reg.host,
+        "PUT",
+        &format!("{location}?digest={d}"),
+        &[("Content-Range", "2000-2999")],
+        &data[2000..],
+    );
+    assert_eq!(status, 201, "{}", reg.log());
+    assert_eq!(header(&headers, "docker-content-digest"), Some(d.as_str()));
+    let (status, _, body) = http(&reg.host, "GET", &format!("/v2/app/blobs/{d}"), &[], b"");
+    assert_eq!(status, 200);
+    assert_eq!(body, data);
+}
+
+#[test]
+fn htpasswd_from_a_config_file() {
+    let t = TestRoot::new();
+    import_image(&t, Some("example.com/app:v1"), 6);
+    let manifest = manifest_of(&t, "example.com/app:v1");
+    let htpasswd = t.path("htpasswd");
+    let hash = bcrypt::hash("s3cret", 4).unwrap();
+    std::fs::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
+    let config = t.path("registry.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[auth]\nhtpasswd = \"{}\"\nanonymous_pull = [\"public/*\"]\n",
+            htpasswd.display()
+        ),
+    )
+    .unwrap();
+    let reg = LadeRegistry::start(&t.path("registry"), &["--config", config.to_str().unwrap()]);
+    let src = oci(&t, "example.com/app:v1");
+    let copy = |dest: &str, creds: Option<&str>| {
+        let mut args = vec!["copy", "-q", "--dest-tls-verify=false"];
+        let c;
+        if let Some(creds) = creds {
+            c = format!("--dest-creds={creds}");
+            args.push(&c);
+        }
+        let d = docker(&reg.image(dest));
+        args.extend([src.as_str(), d.as_str()]);
+        skopeo(&args)
+    };
+
+    // Without credentials, or with wrong ones: refused, nothing stored.
+    copy("private/app:v1", None).fails_with("authentication required");
+    copy("private/app:v1", Some("alice:wrong")).fails_with("authentication required");
+    copy("private/app:v1", Some("mallory:s3cret")).fails_with("authentication required");
+    assert!(
+        !t.path("registry/repos/private").exists(),
+        "a refused push stored something"
+    );
+    // With them: pushed, byte for byte.
+    copy("private/app:v1", Some("alice:s3cret")).ok();
+    copy("public/app:v1", Some("alice:s3cret")).ok();
+    let private = docker(&reg.image("private/app:v1"));
+    skopeo(&["inspect", "--raw", "--tls-verify=false", &private])
+        .fails_with("authentication required");
+    skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds=alice:wrong",
+        &private,
+    ])
+    .fails_with("authentication required");
+    let raw = skopeo_ok(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds=alice:s3cret",
+        &private,
+    ]);
+    assert_eq!(digest_of(raw.as_bytes()), manifest);
+    assert_eq!(
+        list_tags(&reg.image("private/app"), &["--creds=alice:s3cret"]),
+        ["v1".to_owned()]
+    );
+    // Anyone may pull public/*.
+    assert_eq!(
+        digest_of(raw_manifest(&reg.image("public/app:v1")).as_bytes()),
+        manifest
+    );
+
+    // lade pulls with the credentials of a Docker config file, and not without.
+    let t2 = TestRoot::new();
+    let image = reg.image("private/app:v1");
+    lade_pull(&t2, &[&image]).fails_with("authentication required");
+    std::fs::create_dir_all(t2.path("docker")).unwrap();
+    let auth = sh("printf %s alice:s3cret | base64").trim().to_owned();
+    std::fs::write(
+        t2.path("docker/config.json"),
+        format!(r#"{{"auths":{{"{}":{{"auth":"{auth}"}}}}}}"#, reg.host),
+    )
+    .unwrap();
+    lade_pull(&t2, &[&image]).ok();
+    assert_eq!(manifest_of(&t2, &image), manifest);
+    assert_clean(&t2);
+}

@@ -1,0 +1,250 @@
+//! Pushing: blob existence checks, cross-repository mounts, monolithic and chunked
+//! uploads that resume from the offset the registry reports, and manifest PUTs.
+
+use std::path::Path;
+
+use lade_reference::Digest;
+use reqwest::{Method, StatusCode, header};
+
+use crate::registry::{check_status_pub, pull_scope};
+use crate::{ClientError, Registry};
+
+/// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
+pub const CHUNK_SIZE: u64 = 64 << 20;
+
+/// `repository:NAME:pull,push`
+pub fn push_scope(repo: &str) -> String {
+    format!("repository:{repo}:pull,push")
+}
+
+/// What a mount attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mount {
+    /// The registry linked the blob: nothing to upload.
+    Mounted,
+    /// The registry started an upload session instead (the blob was not mountable).
+    Session(String),
+}
+
+impl Registry {
+    /// `HEAD /v2/REPO/blobs/DIGEST`: the blob's size when the registry has it in `repo`.
+    pub async fn head_blob(&self, repo: &str, digest: &Digest) -> Result<Option<u64>, ClientError> {
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let resp = self
+            .send_req(Method::HEAD, &path, &push_scope(repo), |r| r)
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = check_status_pub(resp, &path).await?;
+        Ok(Some(resp.content_length().unwrap_or(0)))
+    }
+
+    /// `POST …/blobs/uploads/?mount=DIGEST&from=REPO`.
+    pub async fn mount_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        from: &str,
+    ) -> Result<Mount, ClientError> {
+        let path = format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from}");
+        let scope = format!("{} {}", push_scope(repo), pull_scope(from));
+        let resp = self
+            .send_req(Method::POST, &path, &scope, |r| {
+                r.header(header::CONTENT_LENGTH, "0")
+            })
+            .await?;
+        let resp = check_status_pub(resp, &path).await?;
+        if resp.status() == StatusCode::CREATED {
+            return Ok(Mount::Mounted);
+        }
+        Ok(Mount::Session(self.location(&resp, &path).await?))
+    }
+
+    /// `POST …/blobs/uploads/`: a new upload session's URL.
+    pub async fn start_upload(&self, repo: &str) -> Result<String, ClientError> {
+        let path = format!("/v2/{repo}/blobs/uploads/");
+        let resp = self
+            .send_req(Method::POST, &path, &push_scope(repo), |r| {
+                r.header(header::CONTENT_LENGTH, "0")
+            })
+            .await?;
+        let resp = check_status_pub(resp, &path).await?;
+        self.location(&resp, &path).await
+    }
+
+    async fn location(&self, resp: &reqwest::Response, path: &str) -> Result<String, ClientError> {
+        let loc = resp
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ClientError::Protocol {
+                url: path.to_owned(),
+                reason: "the registry sent no Location for the upload".into(),
+            })?;
+        self.absolute_pub(loc).await
+    }
+
+    /// Uploads the file at `path` (`size` bytes, digest `digest`) to the session at
+    /// `location`: one PUT for small blobs, PATCH chunks for large ones. A failed chunk
+    /// is resumed from the offset the registry reports. `sent` is told of progress.
+    pub async fn upload_blob(
+        &self,
+        repo: &str,
+        mut location: String,
+        digest: &Digest,
+        path: &Path,
+        size: u64,
+        sent: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(), ClientError> {
+        let scope = push_scope(repo);
+        if size <= CHUNK_SIZE {
+            let url = with_digest(&location, digest);
+            let resp = self
+                .send_url_pub(Method::PUT, &url, &scope, |r| {
+                    r.header(header::CONTENT_TYPE, "application/octet-stream")
+                        .header(header::CONTENT_LENGTH, size.to_string())
+                        .body(file_body(path, 0, size))
+                })
+                .await?;
+            check_status_pub(resp, &url).await?;
+            sent(size);
+            return Ok(());
+        }
+        let mut offset = 0u64;
+        let mut failures = 0;
+        while offset < size {
+            let len = CHUNK_SIZE.min(size - offset);
+            let end = offset + len - 1;
+            let result = self
+                .send_url_pub(Method::PATCH, &location, &scope, |r| {
+                    r.header(header::CONTENT_TYPE, "application/octet-stream")
+                        .header(header::CONTENT_RANGE, format!("{offset}-{end}"))
+                        .header(header::CONTENT_LENGTH, len.to_string())
+                        .body(file_body(path, offset, len))
+                })
+                .await;
+            let ok = match result {
+                Ok(resp) if resp.status().is_success() => {
+                    if let Some(l) = resp
+                        .headers()
+                        .get(header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                    {
+                        location = self.absolute_pub(l).await?;
+                    }
+                    offset = end + 1;
+                    sent(offset);
+                    true
+                }
+                Ok(resp) if resp.status() != StatusCode::RANGE_NOT_SATISFIABLE => {
+                    let e = check_status_pub(resp, &location).await.err();
+                    match e {
+                        Some(e) if !e.is_temporary() => return Err(e),
+                        _ => false,
+                    }
+                }
+                Ok(_) => false,
+                Err(e) if e.is_temporary() => false,
+                Err(e) => return Err(e),
+            };
+            if !ok {
+                failures += 1;
+                if failures > 5 {
+                    return Err(ClientError::Protocol {
+                        url: location,
+                        reason: format!("the upload kept failing at byte {offset}"),
+                    });
+                }
+                offset = self.upload_offset(&scope, &location).await?;
+            }
+        }
+        let url = with_digest(&location, digest);
+        let resp = self
+            .send_url_pub(Method::PUT, &url, &scope, |r| {
+                r.header(header::CONTENT_LENGTH, "0")
+            })
+            .await?;
+        check_status_pub(resp, &url).await?;
+        Ok(())
+    }
+
+    /// `GET` on an upload session: the next byte the registry expects.
+    async fn upload_offset(&self, scope: &str, location: &str) -> Result<u64, ClientError> {
+        let resp = self
+            .send_url_pub(Method::GET, location, scope, |r| r)
+            .await?;
+        let resp = check_status_pub(resp, location).await?;
+        let range = resp
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("0-0");
+        let end: u64 = range
+            .rsplit('-')
+            .next()
+            .and_then(|e| e.trim().parse().ok())
+            .unwrap_or(0);
+        // "0-0" is ambiguous (nothing, or one byte); registries send it for nothing.
+        Ok(if range.trim() == "0-0" { 0 } else { end + 1 })
+    }
+
+    /// `PUT /v2/REPO/manifests/REFERENCE` with the exact bytes; returns the digest the
+    /// registry reports (or the one computed).
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        media_type: &str,
+        bytes: &[u8],
+    ) -> Result<Option<Digest>, ClientError> {
+        let path = format!("/v2/{repo}/manifests/{reference}");
+        let body = bytes.to_vec();
+        let resp = self
+            .send_req(Method::PUT, &path, &push_scope(repo), |r| {
+                r.header(header::CONTENT_TYPE, media_type)
+                    .body(body.clone())
+            })
+            .await?;
+        let resp = check_status_pub(resp, &path).await?;
+        Ok(resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| Digest::parse(v).ok()))
+    }
+
+    /// `GET /v2/` with credentials: checks that they are accepted (for `login`).
+    pub async fn ping(&self) -> Result<(), ClientError> {
+        let resp = self.send_req(Method::GET, "/v2/", "", |r| r).await?;
+        check_status_pub(resp, "/v2/").await.map(|_| ())
+    }
+}
+
+fn with_digest(location: &str, digest: &Digest) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}digest={digest}")
+}
+
+/// A request body streaming `len` bytes of `path` from `offset`, opened anew for each
+/// attempt.
+fn file_body(path: &Path, offset: u64, len: u64) -> reqwest::Body {
+    use std::io::Seek;
+    use tokio::io::AsyncReadExt;
+    let opened = fs_err::File::open(path).and_then(|mut f| {
+        f.seek(std::io::SeekFrom::Start(offset))?;
+        Ok(f.into_parts().0)
+    });
+    match opened {
+        Ok(f) => {
+            let file = tokio::fs::File::from_std(f).take(len);
+            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
+                file,
+                256 * 1024,
+            ))
+        }
+        Err(e) => reqwest::Body::wrap_stream(futures_util::stream::once(async move {
+            Err::<bytes::Bytes, _>(e)
+        })),
+    }
+}
