@@ -289,8 +289,8 @@ pub struct PullArgs {
 pub enum RegistryCommand {
     /// Serve an OCI Distribution registry from a local directory
     Serve(ServeArgs),
-    /// Remove blobs no manifest references
-    Gc(NotYet),
+    /// Remove blobs no manifest references, while the registry keeps serving
+    Gc(GcArgs),
 }
 
 #[derive(Debug, Args)]
@@ -344,4 +344,20 @@ pub struct LoginArgs {
 pub struct LogoutArgs {
     /// The registry (default: Docker Hub)
     pub server: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// The registry's data directory [default: $XDG_DATA_HOME/lade-registry]
+    #[arg(long = "storage", visible_alias = "data", value_name = "DIR")]
+    pub storage: Option<std::path::PathBuf>,
+    /// Print what would be deleted, delete nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also delete manifests that no tag references
+    #[arg(long, short = 'm')]
+    pub delete_untagged: bool,
+    /// Keep blobs younger than this many seconds (uploads in progress)
+    #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
+    pub grace: u64,
 }

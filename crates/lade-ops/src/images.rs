@@ -132,6 +132,6 @@ pub fn list<'s>(state: &'s State, filters: &ImageFilters) -> Result<Vec<Image<'s
         out.push((c, image));
     }
     // Newest first; the sort is stable, so equal times keep the index's order.
-    out.sort_by(|a, b| b.0.cmp(&a.0));
+    out.sort_by_key(|(c, _)| std::cmp::Reverse(*c));
     Ok(out.into_iter().map(|(_, i)| i).collect())
 }

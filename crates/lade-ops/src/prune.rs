@@ -196,14 +196,21 @@ fn plan(state: &mut State, opts: &PruneOptions) -> Removal {
         .map(|i| (i.record.manifest.clone(), i.names))
         .collect();
     let mut removal = Removal::default();
-    for (manifest, names) in candidates {
-        if opts.filters.references.is_empty() {
-            removal.delete_image(state, &manifest);
-            continue;
-        }
-        for name in names.iter().filter(|n| opts.filters.selects_name(n)) {
-            removal.untag(state, &manifest, name);
-        }
+    if opts.filters.references.is_empty() {
+        removal.delete_images(state, candidates);
+        return removal;
     }
+    let untag = candidates
+        .into_iter()
+        .map(|(manifest, names)| {
+            let remove = names
+                .iter()
+                .filter(|n| opts.filters.selects_name(n))
+                .cloned()
+                .collect();
+            (manifest, names, remove)
+        })
+        .collect();
+    removal.untag_many(state, untag);
     removal
 }

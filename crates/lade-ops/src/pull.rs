@@ -126,6 +126,14 @@ pub enum PullError {
         #[source]
         source: Box<ClientError>,
     },
+    #[error(
+        "image with reference {reference} was found but does not match the specified platform: wanted {wanted}, actual: {actual}"
+    )]
+    PlatformMismatch {
+        reference: String,
+        wanted: String,
+        actual: String,
+    },
     #[error("invalid manifest for {reference}: {reason}")]
     BadManifest { reference: String, reason: String },
     #[error("layer {layer} failed verification: {source}")]
@@ -164,7 +172,7 @@ pub fn pull(
         (None, Some(t)) => t.as_str().to_owned(),
         (None, None) => "latest".to_owned(),
     };
-    let classify = |e: ClientError| classify_error(e, &reference, &repo);
+    let classify = |e: ClientError| classify_error(e, &reference);
 
     // 1. What does the registry call this reference now?
     let head = if by_digest.is_some() {
@@ -178,6 +186,9 @@ pub fn pull(
         }
     };
     let top_digest = by_digest.clone().or(head.map(|h| h.digest));
+    // The write session starts before anything is found present, so that no prune can
+    // delete what this pull decides to reuse.
+    let ingest = store.ingest()?;
     if let Some(top) = &top_digest
         && let Some(pulled) = already_here(store, &reference, top, &wanted)?
     {
@@ -242,24 +253,39 @@ pub fn pull(
     };
     check_layers(&manifest).map_err(bad)?;
 
-    // 3. Config and layers, into the store.
+    // 3. The config (kept in memory until the layers are in, so that a failed pull
+    // leaves no unreferenced blob), then the layers, into the store.
     let ingest = store.ingest()?;
     let config = &manifest.config;
-    if !store.has_blob(&config.digest) {
-        let bytes = rt
-            .block_on(registry.get_small_blob(&repo, &config.digest, config.size))
+    let config_bytes = if store.has_blob(&config.digest) {
+        store.read_blob(&config.digest)?
+    } else {
+        rt.block_on(registry.get_small_blob(&repo, &config.digest, config.size))
             .map_err(|e| PullError::Fetch {
                 what: "the image config".into(),
                 reference: shown.clone(),
                 source: Box::new(e),
-            })?;
-        ingest.write_blob(&bytes)?;
+            })?
+    };
+    // An explicit platform that a single-platform image does not match is an error,
+    // never a silent fallback (as Docker: "was found but does not match").
+    if index.is_none()
+        && let Some(asked) = &opts.platform
+        && let Some(actual) = config_platform(&config_bytes)
+        && asked.match_rank(&actual).is_none()
+    {
+        return Err(PullError::PlatformMismatch {
+            reference: shown.clone(),
+            wanted: asked.to_string(),
+            actual: actual.to_string(),
+        });
     }
     let layer_records = fetch_layers(
         store, &ingest, registry, &repo, &manifest, opts, progress, rt,
     )?;
 
-    // 4. Manifest (and index) last, then the names.
+    // 4. Config, manifest (and index) last, then the names.
+    ingest.write_blob(&config_bytes)?;
     ingest.write_blob(&manifest_bytes)?;
     if let Some(index) = &index {
         ingest.write_blob(&index.bytes)?;
@@ -269,8 +295,11 @@ pub fn pull(
         manifest_digest.clone(),
         manifest_bytes.len() as u64,
     );
-    descriptor.platform = Some(wanted.clone());
     let mut record = store.derive_record(&descriptor, Some(jiff::Timestamp::now().to_string()))?;
+    // The image's own platform (its config's), not the one asked for: a single-platform
+    // image of another architecture is pulled as it is, as Docker does.
+    descriptor.platform =
+        Some(Platform::parse(&record.platform).unwrap_or_else(|_| wanted.clone()));
     record.layers = layer_records;
     record.index = index.as_ref().map(|i| i.digest.clone());
     let repo_digest = format!("{}@{}", reference.name(), top.digest);
@@ -316,10 +345,15 @@ fn already_here(
     let state = store.state()?;
     let repo_digest = format!("{}@{top}", reference.name());
     let found = state.images().into_iter().find(|i| {
-        (i.record.manifest == *top || i.record.index.as_ref() == Some(top))
-            && wanted
-                .match_rank(&Platform::parse(&i.record.platform).unwrap_or_else(|_| wanted.clone()))
-                .is_some()
+        // The platform only decides among the entries of an index; a single-platform
+        // image is what the registry serves whatever its platform.
+        (i.record.manifest == *top
+            || (i.record.index.as_ref() == Some(top)
+                && wanted
+                    .match_rank(
+                        &Platform::parse(&i.record.platform).unwrap_or_else(|_| wanted.clone()),
+                    )
+                    .is_some()))
             && i.record.blobs().all(|b| store.has_blob(b))
     });
     let Some(image) = found else { return Ok(None) };
@@ -352,6 +386,18 @@ fn already_here(
     }))
 }
 
+/// The platform a config states (`None` when it is unreadable or states none).
+fn config_platform(bytes: &[u8]) -> Option<Platform> {
+    let c: lade_oci::ImageConfig = serde_json::from_slice(bytes).ok()?;
+    Some(Platform {
+        architecture: c.architecture?,
+        os: c.os?,
+        os_version: None,
+        os_features: Vec::new(),
+        variant: c.variant,
+    })
+}
+
 fn available_platforms(entries: &[Descriptor]) -> String {
     let list: Vec<String> = entries
         .iter()
@@ -376,7 +422,7 @@ fn check_layers(m: &ImageManifest) -> Result<(), String> {
     Ok(())
 }
 
-fn classify_error(e: ClientError, reference: &Reference, repo: &str) -> PullError {
+fn classify_error(e: ClientError, reference: &Reference) -> PullError {
     let familiar_repo = reference.familiar_name();
     match e.api_code() {
         Some("UNAUTHORIZED" | "DENIED" | "NAME_UNKNOWN") => PullError::AccessDenied {
@@ -392,7 +438,7 @@ fn classify_error(e: ClientError, reference: &Reference, repo: &str) -> PullErro
             source: Box::new(e),
         },
         _ => PullError::Fetch {
-            what: format!("the manifest of {repo}"),
+            what: "the manifest".into(),
             reference: reference.familiar(),
             source: Box::new(e),
         },
@@ -577,6 +623,11 @@ async fn fetch_layer(
                 tokio::time::sleep(std::time::Duration::from_millis(200 << attempt.min(6))).await;
             }
             Err(DownloadError::Client(e)) => {
+                // More bytes than the manifest says: what was kept cannot be trusted.
+                if matches!(e, ClientError::SizeMismatch { expected, actual, .. } if actual > expected)
+                {
+                    blob.discard();
+                }
                 return Err(PullError::Fetch {
                     what: format!("layer {id}"),
                     reference: repo.to_owned(),

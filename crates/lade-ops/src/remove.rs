@@ -49,6 +49,9 @@ pub(crate) struct Removal {
     /// Records of the images taken out of the index: their blobs are the candidates
     /// for deletion.
     pub records: Vec<ImageRecord>,
+    /// How many records have each config (image ID), counted once on the first delete
+    /// and kept up to date, so that deleting many images stays linear.
+    config_users: Option<BTreeMap<Digest, usize>>,
 }
 
 /// The names `index.json` gives the manifest, in index order.
@@ -83,24 +86,48 @@ impl Removal {
     /// when no other tag of that repository remains, the repository's digests go too;
     /// when the image has no names left, it is deleted.
     pub fn untag(&mut self, state: &mut State, manifest: &Digest, name: &Reference) {
-        if state.untag(name).is_none() {
-            return;
-        }
-        self.items.push(Removed::Untagged(name.familiar()));
-        let repository = name.name();
         let names = names_of(state, manifest);
-        if !names.iter().any(|n| n.name() == repository) {
-            let drop: Vec<(String, Reference)> = repo_digests_of(state, manifest)
-                .into_iter()
-                .filter(|(_, r)| r.name() == repository)
-                .collect();
-            self.drop_repo_digests(state, manifest, &drop);
+        self.untag_many(state, vec![(manifest.clone(), names, vec![name.clone()])]);
+    }
+
+    /// [`Removal::untag`] for many tags of many images in one pass over the index:
+    /// for each image, all its names and those to remove.
+    pub fn untag_many(
+        &mut self,
+        state: &mut State,
+        images: Vec<(Digest, Vec<Reference>, Vec<Reference>)>,
+    ) {
+        let mut removed_names = BTreeSet::new();
+        let mut to_delete = Vec::new();
+        for (manifest, mut remaining, remove) in images {
+            let before = remaining.len();
+            for name in remove {
+                let Some(i) = remaining.iter().position(|n| *n == name) else {
+                    continue;
+                };
+                remaining.remove(i);
+                self.items.push(Removed::Untagged(name.familiar()));
+                let repository = name.name();
+                if !remaining.iter().any(|n| n.name() == repository) {
+                    let drop: Vec<(String, Reference)> = repo_digests_of(state, &manifest)
+                        .into_iter()
+                        .filter(|(_, r)| r.name() == repository)
+                        .collect();
+                    self.drop_repo_digests(state, &manifest, &drop);
+                }
+                removed_names.insert(name.to_string());
+            }
+            // lade keeps no image by its digests alone: without a tag it is deleted (its
+            // remaining digests are untagged on the way).
+            if remaining.is_empty() && before > 0 {
+                to_delete.push((manifest, Vec::new()));
+            }
         }
-        // lade keeps no image by its digests alone: without a tag it is deleted (its
-        // remaining digests are untagged on the way).
-        if names.is_empty() {
-            self.delete_image(state, manifest);
-        }
+        state
+            .index
+            .manifests
+            .retain(|d| !d.ref_name().is_some_and(|n| removed_names.contains(n)));
+        self.delete_images(state, to_delete);
     }
 
     /// Removes one repository digest (`redis@sha256:…`) from the image; deletes the
@@ -150,25 +177,52 @@ impl Removal {
     /// `Deleted` with the image ID, unless another manifest in the store still has that
     /// ID.
     pub fn delete_image(&mut self, state: &mut State, manifest: &Digest) {
-        let mut refs: Vec<Reference> = names_of(state, manifest);
-        refs.extend(repo_digests_of(state, manifest).into_iter().map(|(_, r)| r));
-        refs.sort_by_key(|r| r.to_string());
-        refs.dedup();
-        let record = state.meta.images.get(manifest).cloned();
-        state.remove_image(manifest);
-        self.items
-            .extend(refs.iter().map(|r| Removed::Untagged(r.familiar())));
-        if let Some(record) = record {
-            let id_remains = state
-                .meta
-                .images
-                .values()
-                .any(|r| r.config == record.config);
-            if !id_remains {
-                self.items.push(Removed::Deleted(record.config.clone()));
+        let names = names_of(state, manifest);
+        self.delete_images(state, vec![(manifest.clone(), names)]);
+    }
+
+    /// Deletes many images at once, each with its names as given (as
+    /// [`Removal::delete_image`] would, in one pass over the index, so that pruning
+    /// thousands of images stays linear).
+    pub fn delete_images(&mut self, state: &mut State, images: Vec<(Digest, Vec<Reference>)>) {
+        let mut gone = BTreeSet::new();
+        for (manifest, mut refs) in images {
+            refs.extend(
+                repo_digests_of(state, &manifest)
+                    .into_iter()
+                    .map(|(_, r)| r),
+            );
+            refs.sort_by_key(|r| r.to_string());
+            refs.dedup();
+            self.items
+                .extend(refs.iter().map(|r| Removed::Untagged(r.familiar())));
+            if let Some(record) = state.meta.images.remove(&manifest) {
+                self.count_out(state, record);
             }
-            self.records.push(record);
+            gone.insert(manifest);
         }
+        state.index.manifests.retain(|d| !gone.contains(&d.digest));
+    }
+
+    /// Records that `record` left the store: `Deleted` with its image ID unless another
+    /// record still has that ID.
+    fn count_out(&mut self, state: &State, record: ImageRecord) {
+        let users = self.config_users.get_or_insert_with(|| {
+            let mut users = BTreeMap::new();
+            // The record was just removed: count it back in.
+            for r in state.meta.images.values().chain([&record]) {
+                *users.entry(r.config.clone()).or_insert(0) += 1;
+            }
+            users
+        });
+        let left = users.get_mut(&record.config).map_or(0, |n| {
+            *n = n.saturating_sub(1);
+            *n
+        });
+        if left == 0 {
+            self.items.push(Removed::Deleted(record.config.clone()));
+        }
+        self.records.push(record);
     }
 
     /// The blobs of the removed images that `state` (after the removal) no longer

@@ -171,6 +171,114 @@ mod tests {
         assert!(!is_single_reference(&[r(&d), r(&other)]));
     }
 
+    fn state_with_one_image(names: &[&str], repo_digests: &[String]) -> (State, Digest) {
+        use lade_oci::{Descriptor, ImageIndex, media_type};
+        use lade_store::{ImageRecord, Meta};
+        let manifest = Digest::from_sha256_bytes(&[1; 32]);
+        let config = Digest::from_sha256_bytes(&[2; 32]);
+        let mut state = State {
+            index: ImageIndex::empty(),
+            meta: Meta::default(),
+        };
+        state.meta.images.insert(
+            manifest.clone(),
+            ImageRecord {
+                manifest: manifest.clone(),
+                manifest_media_type: media_type::OCI_MANIFEST.into(),
+                manifest_size: 1,
+                config: config.clone(),
+                config_size: 1,
+                created: None,
+                added: String::new(),
+                layers: Vec::new(),
+                labels: Default::default(),
+                platform: String::new(),
+                index: None,
+                repo_digests: repo_digests.to_vec(),
+            },
+        );
+        let d = Descriptor::new(media_type::OCI_MANIFEST, manifest.clone(), 1);
+        for n in names {
+            state.tag(&d, &r(n));
+        }
+        (state, config)
+    }
+
+    fn remove(state: &mut State, what: &str, force: bool) -> Result<Vec<String>, RmiError> {
+        let mut removal = Removal::default();
+        let opts = RmiOptions {
+            force,
+            no_prune: false,
+        };
+        remove_one(state, &mut removal, what, opts)?;
+        Ok(removal.items.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn repository_digests_go_with_the_last_tag_of_their_repository() {
+        let m = Digest::from_sha256_bytes(&[1; 32]);
+        let digest = format!("docker.io/library/redis@{m}");
+        let (mut state, id) =
+            state_with_one_image(&["redis:7", "redis:latest", "other:1"], &[digest]);
+        assert_eq!(
+            remove(&mut state, "redis:7", false).unwrap(),
+            ["Untagged: redis:7"]
+        );
+        assert_eq!(
+            remove(&mut state, "redis", false).unwrap(),
+            [
+                "Untagged: redis:latest".to_owned(),
+                format!("Untagged: redis@{m}")
+            ]
+        );
+        assert_eq!(
+            remove(&mut state, "other:1", false).unwrap(),
+            ["Untagged: other:1".to_owned(), format!("Deleted: {id}")]
+        );
+        assert!(state.index.manifests.is_empty());
+        assert!(state.meta.images.is_empty());
+    }
+
+    #[test]
+    fn by_id_untags_everything_in_lexical_order_when_forced() {
+        let m = Digest::from_sha256_bytes(&[1; 32]);
+        let digests = [
+            format!("docker.io/library/zed@{m}"),
+            format!("docker.io/library/redis@{m}"),
+        ];
+        let (mut state, id) = state_with_one_image(&["zed:1", "redis:7"], &digests);
+        let err = remove(&mut state, &id.hex()[..5], false).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "conflict: unable to delete {} (must be forced) - image is referenced in multiple repositories",
+                id.short_id()
+            )
+        );
+        assert_eq!(
+            remove(&mut state, &id.to_string(), true).unwrap(),
+            [
+                "Untagged: redis:7".to_owned(),
+                format!("Untagged: redis@{m}"),
+                "Untagged: zed:1".to_owned(),
+                format!("Untagged: zed@{m}"),
+                format!("Deleted: {id}"),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repository_digest_by_name() {
+        let m = Digest::from_sha256_bytes(&[1; 32]);
+        let digest = format!("docker.io/library/redis@{m}");
+        let (mut state, _) = state_with_one_image(&["redis:7"], &[digest]);
+        assert_eq!(
+            remove(&mut state, &format!("redis@{m}"), false).unwrap(),
+            [format!("Untagged: redis@{m}")]
+        );
+        assert_eq!(state.index.manifests.len(), 1);
+    }
+
     #[test]
     fn id_prefixes() {
         let id = Digest::parse(&format!("sha256:abc{}", "0".repeat(61))).unwrap();

@@ -95,8 +95,11 @@ impl Auth {
         if !self.enabled {
             return Verdict::Allowed;
         }
-        // Credentials that are sent are checked, even where anonymous pull is allowed.
-        if authorization.is_none()
+        // Credentials that are sent are checked, even where anonymous pull is allowed; empty
+        // ones (skopeo sends `Basic Og==` when it has none) are anonymous.
+        let anonymous = authorization
+            .is_none_or(|h| parse_basic(h).is_some_and(|(u, p)| u.is_empty() && p.is_empty()));
+        if anonymous
             && access == Access::Pull
             && let Some(repo) = repo
             && self.anonymous_pull.iter().any(|p| pattern_matches(p, repo))

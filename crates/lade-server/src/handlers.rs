@@ -201,7 +201,7 @@ fn json(status: StatusCode, body: impl Into<String>) -> Response {
         .into_response()
 }
 
-fn query_param(query: &str, key: &str) -> Option<String> {
+pub(crate) fn query_param(query: &str, key: &str) -> Option<String> {
     query.split('&').find_map(|kv| {
         let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
         (k == key).then(|| percent_decode(v))
@@ -384,6 +384,9 @@ async fn put_manifest(
             Manifest::Image(_) => lade_oci::media_type::OCI_MANIFEST.into(),
             Manifest::Index(_) => lade_oci::media_type::OCI_INDEX.into(),
         });
+    // GC deletes only under the exclusive lock: while this is held, what the checks
+    // below find stays until the manifest is stored.
+    let _lock = s.storage.lock(false)?;
     // Everything the manifest references must already be in this repository.
     let (subject, artifact_type) = match &parsed {
         Manifest::Image(m) => {
@@ -743,9 +746,12 @@ async fn complete(s: &AppState, name: &str, id: &str, digest: &Digest) -> Result
         });
     let storage = s.storage.clone();
     let (id2, d2) = (id.to_owned(), digest.clone());
-    let finish = tokio::task::spawn_blocking(move || storage.finish_upload(&id2, &d2, hashed))
-        .await
-        .map_err(|e| ApiError::internal("finishing an upload", e))??;
+    let finish = tokio::task::spawn_blocking(move || {
+        let _lock = storage.lock(false)?;
+        storage.finish_upload(&id2, &d2, hashed)
+    })
+    .await
+    .map_err(|e| ApiError::internal("finishing an upload", e))??;
     match finish {
         Finish::Done { .. } => {
             s.storage.link_blob(name, digest)?;

@@ -11,6 +11,7 @@
 mod auth;
 mod config;
 mod error;
+pub mod gc;
 mod handlers;
 pub mod route;
 mod search;

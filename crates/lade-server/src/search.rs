@@ -10,12 +10,7 @@ use crate::AppState;
 use crate::error::ApiError;
 
 pub(crate) async fn search(s: &AppState, query: &str) -> Result<Response, ApiError> {
-    let param = |k: &str| {
-        query.split('&').find_map(|kv| {
-            let (key, v) = kv.split_once('=').unwrap_or((kv, ""));
-            (key == k).then(|| v.replace('+', " "))
-        })
-    };
+    let param = |k: &str| crate::handlers::query_param(query, k);
     let q = param("q").unwrap_or_default().to_ascii_lowercase();
     let n: usize = param("n")
         .and_then(|n| n.parse().ok())

@@ -34,6 +34,12 @@ pub struct FsStorage {
     root: PathBuf,
 }
 
+/// A held storage lock (see [`FsStorage::lock`]).
+#[derive(Debug)]
+pub struct StorageLock {
+    _file: fs_err::File,
+}
+
 /// The outcome of completing an upload.
 #[derive(Debug)]
 pub enum Finish {
@@ -133,6 +139,84 @@ impl FsStorage {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(e),
         }
+    }
+
+    /// Every blob in `blobs/`, with its size.
+    pub fn all_blobs(&self) -> io::Result<Vec<(Digest, u64)>> {
+        let mut out = Vec::new();
+        for e in fs_err::read_dir(self.root.join("blobs/sha256"))? {
+            let e = e?;
+            if let Some(name) = e.file_name().to_str()
+                && let Ok(d) = Digest::parse(&format!("sha256:{name}"))
+            {
+                out.push((d, e.metadata()?.len()));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Deletes a blob and every repository's link to it (GC only).
+    pub(crate) fn delete_blob(&self, d: &Digest) -> io::Result<()> {
+        for repo in self.catalog()? {
+            let _ = self.unlink_blob(&repo, d);
+        }
+        match fs_err::remove_file(self.blob_path(d)) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }
+    }
+
+    /// The blobs a repository links, with the link files.
+    pub(crate) fn links(&self, name: &str) -> io::Result<Vec<(Digest, PathBuf)>> {
+        let mut out = Vec::new();
+        if let Ok(entries) = fs_err::read_dir(self.repo(name).join("_blobs/sha256")) {
+            for e in entries {
+                let e = e?;
+                if let Some(n) = e.file_name().to_str()
+                    && let Ok(d) = Digest::parse(&format!("sha256:{n}"))
+                {
+                    out.push((d, e.path()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The manifests of a repository.
+    pub fn revisions(&self, name: &str) -> io::Result<Vec<Digest>> {
+        let mut out = Vec::new();
+        if let Ok(entries) = fs_err::read_dir(self.repo(name).join("_revisions/sha256")) {
+            for e in entries {
+                if let Some(n) = e?.file_name().to_str()
+                    && let Ok(d) = Digest::parse(&format!("sha256:{n}"))
+                {
+                    out.push(d);
+                }
+            }
+        }
+        out.sort();
+        Ok(out)
+    }
+
+    pub(crate) fn revision_file(&self, name: &str, d: &Digest) -> PathBuf {
+        self.revision_path(name, d)
+    }
+
+    /// The storage lock: taken shared by manifest PUTs and upload completions, exclusive
+    /// by GC while it deletes. Released on drop (and by the kernel if the process dies).
+    pub fn lock(&self, exclusive: bool) -> io::Result<StorageLock> {
+        let path = self.root.join("gc.lock");
+        let f = fs_err::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)?;
+        if exclusive {
+            f.file().lock()?;
+        } else {
+            f.file().lock_shared()?;
+        }
+        Ok(StorageLock { _file: f })
     }
 
     // --- uploads ---

@@ -684,6 +684,12 @@ async fn push_blob_monolithic() {
 
     // Pushing a blob the registry already has is fine.
     r.push_blob(name, &layer).await;
+
+    // An empty blob.
+    let d = r.push_blob(name, b"").await;
+    let get = r.get(format!("/v2/{name}/blobs/{d}")).await.status(200);
+    assert!(get.body.is_empty());
+    assert_eq!(get.header("content-length"), Some("0"));
 }
 
 #[tokio::test]
@@ -904,7 +910,7 @@ async fn push_cross_repository_mount() {
         format!("mount={DUMMY_DIGEST}&from=conformance/source"),
         format!("mount={d}&from=nosuchrepo"),
         format!("mount={d}&from=../conformance/source"),
-        format!("mount=sha256:bad&from=conformance/source"),
+        "mount=sha256:bad&from=conformance/source".to_owned(),
     ] {
         let resp = r
             .send(req("POST", format!("/v2/fallback/blobs/uploads/?{query}")))
@@ -1558,6 +1564,37 @@ async fn management_delete_blob() {
         .status(200);
 }
 
+// --- search (Docker Hub's shape, for `docker search`) ------------------------------------
+
+#[tokio::test]
+async fn search_answers_in_docker_hubs_shape() {
+    let r = Registry::open();
+    for (i, name) in ["team/web", "team/db", "other/web"].iter().enumerate() {
+        r.push_image(name, "latest", 80 + i as u64).await;
+    }
+    let v = r.get("/v1/search?q=web&n=25").await.status(200).json();
+    assert_eq!(v["num_results"], 2);
+    assert_eq!(v["query"], "web");
+    let names: Vec<&str> = v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["other/web", "team/web"]);
+    for key in ["description", "star_count", "is_official", "is_automated"] {
+        assert!(v["results"][0].get(key).is_some(), "{key}");
+    }
+    // The query is percent-decoded, as clients send it.
+    let v = r.get("/v1/search?q=team%2Fdb").await.status(200).json();
+    assert_eq!(v["num_results"], 1);
+    assert_eq!(v["results"][0]["name"], "team/db");
+    // Pages.
+    let v = r.get("/v1/search?q=&n=2&page=2").await.status(200).json();
+    assert_eq!(v["num_results"], 3);
+    assert_eq!(v["results"].as_array().unwrap().len(), 1);
+}
+
 // --- path tricks -------------------------------------------------------------------------
 
 #[tokio::test]
@@ -1664,6 +1701,28 @@ async fn path_tricks_are_refused_with_the_spec_codes() {
     assert!(r.data().join("version").is_file());
 }
 
+#[tokio::test]
+async fn the_longest_names_are_accepted() {
+    let r = Registry::open();
+    let deep = format!("{}a", "a/".repeat(127));
+    for name in ["a".repeat(255), deep] {
+        assert_eq!(name.len(), 255);
+        let image = r.push_image(&name, "v1", 62).await;
+        r.get(format!("/v2/{name}/manifests/v1")).await.status(200);
+        r.get(format!("/v2/{name}/manifests/{}", image.digest()))
+            .await
+            .status(200);
+        assert_eq!(r.tags(&name).await, ["v1"]);
+    }
+    assert_eq!(
+        r.get("/v2/_catalog").await.status(200).json()["repositories"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
 // --- auth --------------------------------------------------------------------------------
 
 fn basic(user: &str, password: &str) -> String {
@@ -1768,6 +1827,7 @@ async fn auth_every_endpoint_refuses_missing_or_wrong_credentials() {
         Some(format!("Basic {}", b64(b"alice"))),
         Some("Bearer s3cret".to_owned()),
         Some(alice.replace("Basic", "Digest")),
+        Some(basic("", "")),
     ];
     for (method, path) in &endpoints {
         for cred in &credentials {
@@ -1869,6 +1929,17 @@ async fn auth_anonymous_pull_patterns() {
         .status(200);
     // …but `public/*` is not `publicity/*`.
     r.get("/v2/publicity/app/manifests/v1").await.status(401);
+    // Empty credentials are anonymous (skopeo sends them when it has none).
+    let empty = basic("", "");
+    r.send(req("GET", "/v2/public/app/manifests/v1").header("authorization", empty.as_str()))
+        .await
+        .status(200);
+    r.send(req("GET", "/v2/publicity/app/manifests/v1").header("authorization", empty.as_str()))
+        .await
+        .error(401, "UNAUTHORIZED");
+    r.send(req("DELETE", "/v2/public/app/manifests/v1").header("authorization", empty.as_str()))
+        .await
+        .error(401, "UNAUTHORIZED");
     // Wrong credentials are refused even where anonymous pull is allowed.
     r.send(
         req("GET", "/v2/public/app/manifests/v1").header("authorization", basic("alice", "wrong")),

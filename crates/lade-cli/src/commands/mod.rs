@@ -44,7 +44,7 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Logout(a) => login::logout(&a, settings),
         Command::Manifest(_) => not_yet("manifest"),
         Command::Registry(RegistryCommand::Serve(a)) => registry::serve(&a, settings),
-        Command::Registry(RegistryCommand::Gc(_)) => not_yet("registry gc"),
+        Command::Registry(RegistryCommand::Gc(a)) => registry::gc(&a, settings),
         Command::System(SystemCommand::Df(a)) => df::run(&a, settings),
         Command::System(SystemCommand::Prune(a)) => prune::run_system(&a, settings),
     }

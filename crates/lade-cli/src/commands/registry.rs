@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use lade_server::ServerConfig;
 
-use crate::cli::ServeArgs;
+use crate::cli::{GcArgs, ServeArgs};
 use crate::settings::Settings;
 
 pub fn serve(args: &ServeArgs, settings: &Settings) -> anyhow::Result<i32> {
@@ -53,4 +53,40 @@ async fn shutdown_signal() {
         _ = term.recv() => {}
         _ = tokio::signal::ctrl_c() => {}
     }
+}
+
+/// `lade registry gc [--dry-run] [--delete-untagged]`
+pub fn gc(args: &GcArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let root = args
+        .storage
+        .clone()
+        .unwrap_or_else(|| settings.registry_root.clone());
+    let storage = lade_server::FsStorage::open(&root)
+        .with_context(|| format!("failed to open the registry storage at {}", root.display()))?;
+    let opts = lade_server::gc::GcOptions {
+        delete_untagged: args.delete_untagged,
+        grace: std::time::Duration::from_secs(args.grace),
+    };
+    let plan = lade_server::gc::run(&storage, &opts, args.dry_run)?;
+    let mut out = std::io::stdout().lock();
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "deleted"
+    };
+    for (repo, d) in &plan.manifests {
+        writeln!(out, "{verb} manifest {repo}@{d}")?;
+    }
+    for (d, size) in &plan.blobs {
+        writeln!(out, "{verb} blob {d} ({size} bytes)")?;
+    }
+    writeln!(
+        out,
+        "{verb} {} manifests and {} blobs ({}); {} blobs kept",
+        plan.manifests.len(),
+        plan.blobs.len(),
+        crate::output::human_size(plan.bytes()),
+        plan.blobs_kept
+    )?;
+    Ok(crate::exit::SUCCESS)
 }

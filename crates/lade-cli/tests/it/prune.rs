@@ -207,7 +207,13 @@ fn filters_select_images() {
         ])
         .ok();
     assert_eq!(run.stdout, "Total reclaimed space: 0B\n");
-    // Names (lade's addition): only matching tags go.
+    // Names (lade's addition): only matching tags go; dangling images have none.
+    import_image(&t, None, 9);
+    let run = t
+        .run(&["image", "prune", "-f", "--filter", "reference=*"])
+        .ok();
+    assert_eq!(run.stdout, "Total reclaimed space: 0B\n");
+    t.run(&["image", "prune", "-f"]).ok();
     let run = t
         .run(&["image", "prune", "-af", "--filter", "reference=app*"])
         .ok();

@@ -132,6 +132,29 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+trait Unauthorized {
+    fn fails_unauthorized(self) -> Run;
+}
+
+impl Unauthorized for Run {
+    /// Failed, and says why: skopeo prints the 401's status, lade the envelope's message.
+    #[track_caller]
+    fn fails_unauthorized(self) -> Run {
+        assert_ne!(
+            self.code, 0,
+            "succeeded but should not have:\n{}",
+            self.stdout
+        );
+        let e = self.stderr.to_ascii_lowercase();
+        assert!(
+            e.contains("unauthorized") || e.contains("authentication required"),
+            "{}",
+            self.stderr
+        );
+        self
+    }
+}
+
 /// `lade pull` with no credentials but those in `t/docker/config.json`.
 fn lade_pull(t: &TestRoot, args: &[&str]) -> Run {
     Run::from(
@@ -189,6 +212,14 @@ fn skopeo_copies_in_and_out_inspects_lists_and_deletes() {
         &docker(&image),
     ]);
     assert_eq!(digest_of(config.as_bytes()), id1);
+    let config2 = skopeo_ok(&[
+        "inspect",
+        "--config",
+        "--raw",
+        "--tls-verify=false",
+        &docker(&reg.image("team/app:v2")),
+    ]);
+    assert_eq!(digest_of(config2.as_bytes()), id2);
     assert_eq!(
         list_tags(&reg.image("team/app"), &[]),
         ["v1".to_owned(), "v2".to_owned()]
@@ -249,7 +280,6 @@ fn skopeo_copies_in_and_out_inspects_lists_and_deletes() {
     ])
     .fails_with("manifest unknown");
     assert_eq!(digest_of(raw_manifest(&image).as_bytes()), m1);
-    let _ = id2;
 }
 
 #[test]
@@ -329,7 +359,7 @@ fn skopeo_copy_all_pushes_a_multi_arch_index_that_lade_pulls() {
         let by_digest = reg.image(&format!("lade/multi@{m}"));
         assert_eq!(raw_manifest(&by_digest).as_bytes(), blob(&t, m));
     }
-    // skopeo picks a platform from it.
+    // skopeo picks a platform from it (and shows the index's digest).
     let arm_inspect = json(&skopeo_ok(&[
         "inspect",
         "--tls-verify=false",
@@ -339,7 +369,8 @@ fn skopeo_copy_all_pushes_a_multi_arch_index_that_lade_pulls() {
         "arm64",
         &docker(&image),
     ]));
-    assert_eq!(arm_inspect["Digest"], arm.as_str());
+    assert_eq!(arm_inspect["Digest"], index_digest.as_str());
+    assert_eq!(arm_inspect["Architecture"], "arm64");
 
     // lade pulls the platform it is asked for, and shows the index's digest.
     for (platform, manifest) in [("linux/arm64", &arm), ("linux/amd64", &amd)] {
@@ -494,9 +525,9 @@ fn htpasswd_from_a_config_file() {
     };
 
     // Without credentials, or with wrong ones: refused, nothing stored.
-    copy("private/app:v1", None).fails_with("authentication required");
-    copy("private/app:v1", Some("alice:wrong")).fails_with("authentication required");
-    copy("private/app:v1", Some("mallory:s3cret")).fails_with("authentication required");
+    copy("private/app:v1", None).fails_unauthorized();
+    copy("private/app:v1", Some("alice:wrong")).fails_unauthorized();
+    copy("private/app:v1", Some("mallory:s3cret")).fails_unauthorized();
     assert!(
         !t.path("registry/repos/private").exists(),
         "a refused push stored something"
@@ -505,8 +536,7 @@ fn htpasswd_from_a_config_file() {
     copy("private/app:v1", Some("alice:s3cret")).ok();
     copy("public/app:v1", Some("alice:s3cret")).ok();
     let private = docker(&reg.image("private/app:v1"));
-    skopeo(&["inspect", "--raw", "--tls-verify=false", &private])
-        .fails_with("authentication required");
+    skopeo(&["inspect", "--raw", "--tls-verify=false", &private]).fails_unauthorized();
     skopeo(&[
         "inspect",
         "--raw",
@@ -514,7 +544,7 @@ fn htpasswd_from_a_config_file() {
         "--creds=alice:wrong",
         &private,
     ])
-    .fails_with("authentication required");
+    .fails_unauthorized();
     let raw = skopeo_ok(&[
         "inspect",
         "--raw",
@@ -536,7 +566,7 @@ fn htpasswd_from_a_config_file() {
     // lade pulls with the credentials of a Docker config file, and not without.
     let t2 = TestRoot::new();
     let image = reg.image("private/app:v1");
-    lade_pull(&t2, &[&image]).fails_with("authentication required");
+    lade_pull(&t2, &[&image]).fails_unauthorized();
     std::fs::create_dir_all(t2.path("docker")).unwrap();
     let auth = sh("printf %s alice:s3cret | base64").trim().to_owned();
     std::fs::write(

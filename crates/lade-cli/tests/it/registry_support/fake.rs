@@ -98,6 +98,8 @@ pub enum Action {
     Trickle { chunk: usize, every: Duration },
     /// Serves other bytes of the same length (the last byte flipped).
     Garble,
+    /// Serves the body with N more bytes at its end.
+    Pad(usize),
 }
 
 /// A fault applied to the next `times` requests whose path contains `path`.
@@ -131,11 +133,15 @@ impl Fault {
     }
 }
 
+/// (repository, tag or digest)
+type ManifestKey = (String, String);
+/// (media type, bytes)
+type Served = (String, Vec<u8>);
+
 #[derive(Debug, Default)]
 struct Shared {
     port: u16,
-    /// (repository, tag or digest) → (media type, bytes)
-    manifests: Mutex<HashMap<(String, String), (String, Vec<u8>)>>,
+    manifests: Mutex<HashMap<ManifestKey, Served>>,
     blobs: Mutex<HashMap<String, Vec<u8>>>,
     faults: Mutex<Vec<Fault>>,
     log: Mutex<Vec<Request>>,
@@ -530,6 +536,7 @@ fn respond(shared: &Shared, req: &Request) -> Response {
                 *last ^= 0xff;
             }
         }
+        Some(Action::Pad(n)) => resp.body.extend(std::iter::repeat_n(b'x', n)),
         _ => {}
     }
     resp

@@ -1,0 +1,626 @@
+#!/usr/bin/env bash
+# lade's benchmark suite: times lade beside its peers (skopeo, the CNCF registry, and in
+# --full podman and Docker) and beside the physical references (sha256, gzip, a copy on
+# the same disk, loopback TCP) measured in the same run on the same files, and writes
+# the table to docs/BENCHMARKS.md. See bench/README.md. Timings are never asserted.
+#
+#   bench/run.sh [--quick | --full] [--out FILE] [--note TEXT] [--keep]
+#
+#   --quick   (default) a 256 MiB image of 8 layers, 5,000 small files, 3 runs each
+#   --full    a 1 GiB image of 8 layers, 20,000 small files, 5 runs each, podman and
+#             Docker as extra peers when they install and run here
+#   --out     where the markdown goes (default docs/BENCHMARKS.md)
+#   --note    a sentence added under the table (e.g. that the machine was shared)
+#   --keep    keep the work directory (target/bench) for a look afterwards
+#
+# BENCH_LAYER_MIB, BENCH_FILES, BENCH_RUNS and BENCH_WRK_SECS override the mode's sizes
+# (for trying the script out on tiny inputs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo=$PWD
+command_line="bench/run.sh $*"
+
+mode=quick out=docs/BENCHMARKS.md note="" keep=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) mode=quick ;;
+    --full) mode=full ;;
+    --out) out=$2; shift ;;
+    --note) note=$2; shift ;;
+    --keep) keep=1 ;;
+    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+if [ "$mode" = full ]; then
+  layer_mib=128 files=20000 runs=5 wrk_secs=10
+else
+  layer_mib=32 files=5000 runs=3 wrk_secs=3
+fi
+layer_mib=${BENCH_LAYER_MIB:-$layer_mib}
+files=${BENCH_FILES:-$files}
+runs=${BENCH_RUNS:-$runs}
+wrk_secs=${BENCH_WRK_SECS:-$wrk_secs}
+layers=8
+big_bytes=$((layers * layer_mib * 1024 * 1024))
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+say() { printf '\n== %s\n' "$*" >&2; }
+note() { printf '   %s\n' "$*" >&2; }
+
+# ---------------------------------------------------------------------------------------
+# Tools: installed from Debian when missing. podman and docker.io only in --full.
+say "tools"
+if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+apt_updated=0
+apt_install() {
+  if [ $apt_updated = 0 ]; then $sudo apt-get update -qq || true; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+need=()
+command -v skopeo >/dev/null || need+=(skopeo)
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v wrk >/dev/null || need+=(wrk)
+command -v jq >/dev/null || need+=(jq)
+command -v curl >/dev/null || need+=(curl)
+command -v openssl >/dev/null || need+=(openssl)
+[ -x /usr/bin/time ] || need+=(time)
+if [ ${#need[@]} -gt 0 ]; then
+  note "installing ${need[*]}"
+  apt_install "${need[@]}"
+fi
+want_podman=0 want_docker=0
+if [ "$mode" = full ]; then
+  want_podman=1 want_docker=1
+  if ! command -v podman >/dev/null; then
+    note "installing podman"
+    apt_install podman || { note "podman did not install: skipped"; want_podman=0; }
+  fi
+  if ! command -v dockerd >/dev/null; then
+    note "installing docker.io"
+    apt_install docker.io || { note "docker.io did not install: skipped"; want_docker=0; }
+  fi
+fi
+
+say "building lade and lade-bench (release)"
+cargo build --release --locked -p lade-cli -p lade-bench >&2
+lade=$repo/target/release/lade
+lb=$repo/target/release/lade-bench
+
+# ---------------------------------------------------------------------------------------
+# Work directory: on the same disk as the repository. Everything started is stopped on exit.
+work=$repo/target/bench
+run=$work/run
+log=$work/bench.log
+results=$work/results.tsv
+mkdir -p "$work"
+rm -rf "$run"
+mkdir -p "$run"
+: >"$log"
+: >"$results"
+pids=()
+dockerd_pid=""
+cleanup() {
+  local p
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$dockerd_pid" ]; then
+    kill "$dockerd_pid" 2>/dev/null || true
+    wait "$dockerd_pid" 2>/dev/null || true
+  fi
+  if [ $keep = 0 ]; then rm -rf "$run"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------------------------------
+# Inputs, reproducible: every byte comes from AES-256-CTR over zeros with a fixed key, so
+# the layers are incompressible and identical from run to run. Kept between runs of the
+# same size in target/bench/inputs-*.
+random_bytes() { # random_bytes SEED BYTES
+  openssl enc -aes-256-ctr -nosalt -K "$(printf '%064x' "$1")" -iv "$(printf '%032x' 0)" \
+    -in /dev/zero 2>/dev/null | head -c "$2"
+}
+deterministic_tar() { # deterministic_tar DIR OUT
+  tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu \
+    -C "$1" -cf "$2" .
+}
+arch=$(uname -m)
+case $arch in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
+
+# make_image NAME LAYER_TAR... : an OCI layout in $inputs/NAME tagged "1", layers gzip -1
+make_image() {
+  local name=$1 dir=$inputs/$1 tarball line diff blob size
+  shift
+  local layers_json="[]" diffs_json="[]"
+  rm -rf "$dir"
+  mkdir -p "$dir/blobs/sha256"
+  echo '{"imageLayoutVersion":"1.0.0"}' >"$dir/oci-layout"
+  for tarball in "$@"; do
+    line=$("$lb" gzip "$tarball" "$dir/layer.tmp")
+    diff=$(echo "$line" | awk '{print $2}')
+    blob=$(echo "$line" | awk '{print $4}')
+    size=$(stat -c %s "$dir/layer.tmp")
+    mv "$dir/layer.tmp" "$dir/blobs/sha256/${blob#sha256:}"
+    layers_json=$(jq -c --arg d "$blob" --argjson s "$size" \
+      '. + [{mediaType: "application/vnd.oci.image.layer.v1.tar+gzip", digest: $d, size: $s}]' <<<"$layers_json")
+    diffs_json=$(jq -c --arg d "$diff" '. + [$d]' <<<"$diffs_json")
+  done
+  jq -cn --arg arch "$arch" --argjson diffs "$diffs_json" \
+    '{architecture: $arch, os: "linux", created: "1970-01-01T00:00:00Z",
+      config: {Cmd: ["/bin/sh"]}, rootfs: {type: "layers", diff_ids: $diffs}}' >"$dir/config.tmp"
+  local config size_c
+  config=$(sha256sum "$dir/config.tmp" | cut -d' ' -f1)
+  size_c=$(stat -c %s "$dir/config.tmp")
+  mv "$dir/config.tmp" "$dir/blobs/sha256/$config"
+  jq -cn --arg c "sha256:$config" --argjson cs "$size_c" --argjson layers "$layers_json" \
+    '{schemaVersion: 2, mediaType: "application/vnd.oci.image.manifest.v1+json",
+      config: {mediaType: "application/vnd.oci.image.config.v1+json", digest: $c, size: $cs},
+      layers: $layers}' >"$dir/manifest.tmp"
+  local manifest size_m
+  manifest=$(sha256sum "$dir/manifest.tmp" | cut -d' ' -f1)
+  size_m=$(stat -c %s "$dir/manifest.tmp")
+  mv "$dir/manifest.tmp" "$dir/blobs/sha256/$manifest"
+  jq -cn --arg m "sha256:$manifest" --argjson ms "$size_m" \
+    '{schemaVersion: 2, manifests: [{mediaType: "application/vnd.oci.image.manifest.v1+json",
+      digest: $m, size: $ms, annotations: {"org.opencontainers.image.ref.name": "1"}}]}' >"$dir/index.json"
+}
+
+inputs=$work/inputs-${layer_mib}m-${files}f
+say "inputs in $inputs"
+if [ ! -f "$inputs/done" ]; then
+  rm -rf "$inputs"
+  mkdir -p "$inputs/data" "$inputs/tree"
+  note "$layers layers of $layer_mib MiB of incompressible data"
+  for i in $(seq 1 $layers); do
+    mkdir -p "$inputs/data/$i"
+    random_bytes "$i" $((layer_mib * 1024 * 1024)) >"$inputs/data/$i/layer-$i.bin"
+    deterministic_tar "$inputs/data/$i" "$inputs/layer-$i.tar"
+  done
+  note "the same data as one tarball for import"
+  mkdir -p "$inputs/all"
+  for i in $(seq 1 $layers); do ln "$inputs/data/$i/layer-$i.bin" "$inputs/all/"; done
+  deterministic_tar "$inputs/all" "$inputs/big.tar"
+  note "$files files of 4 KiB in 100 directories"
+  for d in $(seq 100 199); do
+    mkdir "$inputs/tree/d$d"
+    random_bytes "$d" $((files / 100 * 4096)) | (cd "$inputs/tree/d$d" && split -b 4096 -a 4 -d - f)
+  done
+  deterministic_tar "$inputs/tree" "$inputs/small.tar"
+  note "OCI layouts: big (8 layers), small (1 layer)"
+  make_image big $(for i in $(seq 1 $layers); do echo "$inputs/layer-$i.tar"; done)
+  make_image small "$inputs/small.tar"
+  rm -rf "$inputs/all" "$inputs/tree" "$inputs"/layer-*.tar
+  touch "$inputs/done"
+fi
+big_manifest=$(jq -r '.manifests[0].digest' "$inputs/big/index.json")
+mapfile -t big_digests < <(jq -r '.layers[].digest' "$inputs/big/blobs/sha256/${big_manifest#sha256:}")
+big_layers=()
+for d in "${big_digests[@]}"; do big_layers+=("$inputs/big/blobs/sha256/${d#sha256:}"); done
+big_blob_bytes=$(cat "${big_layers[@]}" | wc -c)
+big_tar_bytes=$(stat -c %s "$inputs/big.tar")
+small_tar_bytes=$(stat -c %s "$inputs/small.tar")
+small_blob_bytes=$(du -cb "$inputs/small/blobs/sha256/"* | tail -1 | cut -f1)
+big_label="$((layers * layer_mib)) MiB image, $layers layers"
+small_label="$files-file image, 1 layer"
+
+# ---------------------------------------------------------------------------------------
+# Measuring. `measure GROUP TOOL KIND BYTES OP` runs OP N times: before each run
+# `OP_pre i` (untimed) if it exists, then `OP i` sets CMD=(...), which is timed (wall
+# clock from date, peak RSS = /usr/bin/time's "Maximum resident set size"), then
+# `OP_post i` if it exists. KIND is lade, peer or floor. With RSS_PID set, the RSS
+# reported is that process's VmHWM after the last run instead (a server, dockerd); with
+# RSS_FROM set and no RSS_PID, it is $server_max, which the hooks keep up to date (a
+# fresh server per run). One TSV row per tool goes to $results.
+RSS_PID="" RSS_FROM="" server_max=0
+measure() {
+  local group=$1 tool=$2 kind=$3 bytes=$4 op=$5 i t0 t1 rss=0 r times=() status=ok
+  note "$group: $tool"
+  for i in $(seq 1 "$runs"); do
+    if declare -F "${op}_pre" >/dev/null && ! "${op}_pre" "$i" >>"$log" 2>&1; then
+      status=failed; note "  failed to prepare run $i (see $log)"; break
+    fi
+    CMD=()
+    "$op" "$i"
+    echo "+ ${CMD[*]}" >>"$log"
+    t0=$(date +%s%N)
+    if ! /usr/bin/time -f '%M' -o "$run/rss" "${CMD[@]}" >>"$log" 2>&1; then
+      status=failed
+      note "  failed: ${CMD[*]} (see $log)"
+      tail -5 "$log" | sed 's/^/     | /' >&2
+      if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
+      break
+    fi
+    t1=$(date +%s%N)
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')")
+    r=$(tail -1 "$run/rss")
+    if [ "$r" -gt "$rss" ]; then rss=$r; fi
+    if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
+  done
+  if [ -n "$RSS_PID" ]; then
+    rss=$(hwm "$RSS_PID")
+  elif [ -n "$RSS_FROM" ]; then
+    rss=$server_max
+  fi
+  record "$group" "$tool" "$kind" s "$bytes" "$rss" "$status" "${times[@]}"
+}
+hwm() { awk '/VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+track_hwm() { local h; h=$(hwm "$1"); if [ "${h:-0}" -gt "$server_max" ]; then server_max=$h; fi; }
+
+# record GROUP TOOL KIND UNIT BYTES RSS_KB STATUS VALUE...: median, min, max to $results
+record() {
+  local group=$1 tool=$2 kind=$3 unit=$4 bytes=$5 rss=$6 status=$7
+  shift 7
+  local stats="- - - 0"
+  if [ $# -gt 0 ] && [ "$status" = ok ]; then
+    stats=$(printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%s %s %s %d", m, v[1], v[NR], NR }')
+  fi
+  if [ -n "$RSS_FROM" ]; then tool="$tool ($RSS_FROM RSS)"; fi
+  last_stats="$kind	$unit	$bytes	$rss	$status	$stats"
+  printf '%s\t%s\t%s\n' "$group" "$tool" "$last_stats" >>"$results"
+}
+# copy_row GROUP TOOL ROW: a row measured once (a floor) shown again in another group
+copy_row() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
+
+# Servers on 127.0.0.1. start_* set $port and $pid; stop forgets the pid again.
+start_lade_registry() { # start_lade_registry STORAGE
+  local errlog=$run/lade-registry.log
+  "$lade" registry serve --addr 127.0.0.1:0 --storage "$1" --no-access-log 2>"$errlog" &
+  pid=$!
+  pids+=("$pid")
+  port=""
+  for _ in $(seq 100); do
+    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$errlog" | head -1 | cut -d: -f2)
+    if [ -n "$port" ]; then return 0; fi
+    sleep 0.1
+  done
+  echo "lade registry did not start:" >&2; cat "$errlog" >&2; return 1
+}
+start_distribution() { # start_distribution STORAGE
+  mkdir -p "$1"
+  port=$("$lb" free-port)
+  cat >"$1.yml" <<YML
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $1
+  cache:
+    blobdescriptor: inmemory
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+YML
+  docker-registry serve "$1.yml" >>"$log" 2>&1 &
+  pid=$!
+  pids+=("$pid")
+  for _ in $(seq 100); do
+    if curl -fsS -o /dev/null "http://127.0.0.1:$port/v2/" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  echo "docker-registry did not start (see $log)" >&2; return 1
+}
+stop() { # stop PID
+  local p keep_pids=()
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+  for p in "${pids[@]}"; do if [ "$p" != "$1" ]; then keep_pids+=("$p"); fi; done
+  pids=("${keep_pids[@]}")
+}
+skopeo_in() { # skopeo_in NAME HOSTPORT: copy an input image into a registry, quietly
+  skopeo copy -q --dest-tls-verify=false "oci:$inputs/$1:1" "docker://$2/bench/$1:1" >>"$log" 2>&1
+}
+skopeo_version=$(skopeo --version | awk '{print $3}')
+dist_version=$(docker-registry --version | awk '{print $3}')
+
+# ---------------------------------------------------------------------------------------
+say "physical references (lade-bench, same files, same disk)"
+op_sha256() { CMD=("$lb" sha256 "${big_layers[@]}"); }
+measure refs "sha256 (sha2)" floor "$big_blob_bytes" op_sha256
+sha_row=$last_stats
+op_copy_pre() { rm -rf "$run/copy"; mkdir -p "$run/copy"; }
+op_copy() { CMD=("$lb" copy "${big_layers[@]}" "$run/copy"); }
+op_copy_post() { rm -rf "$run/copy"; }
+measure refs "copy on the same disk, fsync" floor "$big_blob_bytes" op_copy
+copy_row_big=$last_stats
+op_loop() { CMD=("$lb" loopback "$big_blob_bytes"); }
+measure refs "loopback TCP, one connection" floor "$big_blob_bytes" op_loop
+loop_row=$last_stats
+op_gunzip() { CMD=(sh -c 'for f; do "$0" gunzip "$f" /dev/null; done' "$lb" "${big_layers[@]}"); }
+measure refs "gunzip (flate2/zlib-rs)" floor "$big_blob_bytes" op_gunzip
+gunzip_row=$last_stats
+sed -i '/^refs\t/d' "$results" # shown in the groups they bound
+
+# ---------------------------------------------------------------------------------------
+say "import"
+import_tar="" import_bytes=0
+op_import_pre() { rm -rf "$run/import"; }
+op_import() { CMD=("$lade" --root "$run/import" import "$import_tar" bench/import:1); }
+op_gzip() { CMD=("$lb" gzip "$import_tar" "$run/floor.gz"); }
+op_gzip_post() { rm -f "$run/floor.gz"; }
+import_group() { # import_group TAR LABEL
+  import_tar=$1 import_bytes=$(stat -c %s "$1")
+  g="import $2"
+  measure "$g" "lade import" lade "$import_bytes" op_import
+  measure "$g" "gzip -1 + sha256 of input and output, one thread" floor "$import_bytes" op_gzip
+  rm -rf "$run/import"
+}
+import_group "$inputs/big.tar" "a $((big_tar_bytes / 1048576)) MiB tarball of $layers incompressible files"
+copy_row "$g" "sha256 (sha2)" "$sha_row"
+copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
+import_group "$inputs/small.tar" "a tarball of $files files of 4 KiB ($((small_tar_bytes / 1048576)) MiB)"
+
+# ---------------------------------------------------------------------------------------
+g="skopeo pushes the $big_label into the registry (empty storage each run)"
+say "$g"
+op_reg_lade_pre() { rm -rf "$run/reg-lade"; start_lade_registry "$run/reg-lade"; reg_pid=$pid; }
+op_reg_lade() { CMD=(skopeo copy -q --dest-tls-verify=false "oci:$inputs/big:1" "docker://127.0.0.1:$port/bench/big:1"); }
+op_reg_lade_post() { track_hwm "$reg_pid"; stop "$reg_pid"; }
+op_reg_dist_pre() { rm -rf "$run/reg-dist"; start_distribution "$run/reg-dist"; reg_pid=$pid; }
+op_reg_dist() { op_reg_lade "$@"; }
+op_reg_dist_post() { op_reg_lade_post "$@"; }
+RSS_FROM=server server_max=0
+measure "$g" "lade registry" lade "$big_blob_bytes" op_reg_lade
+server_max=0
+measure "$g" "distribution $dist_version" peer "$big_blob_bytes" op_reg_dist
+RSS_FROM=""
+copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
+
+# The last run's storage of each holds the big image now; add the small one, then serve
+# both from fresh processes (so that their peak RSS counts only what follows).
+start_lade_registry "$run/reg-lade"; skopeo_in small "127.0.0.1:$port"; stop "$pid"
+start_distribution "$run/reg-dist"; skopeo_in small "127.0.0.1:$port"; stop "$pid"
+start_lade_registry "$run/reg-lade"; lade_pid=$pid lade_src=127.0.0.1:$port
+start_distribution "$run/reg-dist"; dist_pid=$pid dist_src=127.0.0.1:$port
+skopeo inspect --tls-verify=false "docker://$lade_src/bench/big:1" >/dev/null
+skopeo inspect --tls-verify=false "docker://$dist_src/bench/big:1" >/dev/null
+
+g="GET the $layers layer blobs ($((big_blob_bytes / 1048576)) MiB) with curl, one connection"
+say "$g"
+get_src=""
+op_get() {
+  local d
+  CMD=(curl -fsS)
+  for d in "${big_digests[@]}"; do CMD+=(-o /dev/null "http://$get_src/v2/bench/big/blobs/$d"); done
+}
+RSS_FROM=server
+get_src=$lade_src RSS_PID=$lade_pid
+measure "$g" "lade registry" lade "$big_blob_bytes" op_get
+get_src=$dist_src RSS_PID=$dist_pid
+measure "$g" "distribution $dist_version" peer "$big_blob_bytes" op_get
+RSS_PID="" RSS_FROM=""
+copy_row "$g" "loopback TCP, one connection" "$loop_row"
+
+g="GET the manifest with wrk -t2 -c32, ${wrk_secs}s per run"
+say "$g"
+wrk_run() { # wrk_run TOOL KIND HOSTPORT PID
+  local i out rps values=() status=ok
+  note "$g: $1"
+  for i in $(seq 1 "$runs"); do
+    out=$(wrk -t2 -c32 -d"${wrk_secs}s" -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+      "http://$3/v2/bench/big/manifests/1" 2>&1) || true
+    echo "$out" >>"$log"
+    rps=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
+    if [ -z "$rps" ] || grep -q 'Non-2xx' <<<"$out"; then
+      status=failed; note "  failed (see $log)"; break
+    fi
+    # seconds per request, so that the ratio column reads like the others
+    values+=("$(awk -v r="$rps" 'BEGIN { printf "%.9f", 1 / r }')")
+  done
+  RSS_FROM=server
+  record "$g" "$1" "$2" req 0 "$(hwm "$4")" "$status" "${values[@]}"
+  RSS_FROM=""
+}
+wrk_run "lade registry" lade "$lade_src" "$lade_pid"
+wrk_run "distribution $dist_version" peer "$dist_src" "$dist_pid"
+
+# ---------------------------------------------------------------------------------------
+# podman and Docker (--full only), checked on the small image before they count.
+podman_driver=""
+if [ "$want_podman" = 1 ]; then
+  say "podman: checking that it can pull here"
+  for d in overlay vfs; do
+    if podman --root "$run/podman/root" --runroot "$run/podman/run" --storage-driver $d \
+      pull -q --tls-verify=false "$dist_src/bench/small:1" >>"$log" 2>&1; then
+      podman_driver=$d
+      break
+    fi
+  done
+  rm -rf "$run/podman"
+  if [ -z "$podman_driver" ]; then want_podman=0; note "podman cannot pull here (see $log): skipped"; fi
+fi
+podman_() { podman --root "$run/podman/root" --runroot "$run/podman/run" --storage-driver "$podman_driver" "$@"; }
+docker_driver=""
+docker_() { docker -H "unix://$run/docker.sock" "$@"; }
+if [ "$want_docker" = 1 ]; then
+  say "docker: starting a dockerd of our own"
+  dockerd --data-root "$run/docker" --exec-root "$run/docker-exec" --pidfile "$run/docker.pid" \
+    -H "unix://$run/docker.sock" --bridge=none --iptables=false --ip6tables=false \
+    --insecure-registry 127.0.0.0/8 >>"$log" 2>&1 &
+  dockerd_pid=$!
+  for _ in $(seq 150); do if docker_ info >/dev/null 2>&1; then break; fi; sleep 0.2; done
+  if docker_ pull -q "$dist_src/bench/small:1" >>"$log" 2>&1; then
+    docker_driver=$(docker_ info -f '{{.Driver}}')
+    docker_ rmi -f "$dist_src/bench/small:1" >>"$log" 2>&1
+  else
+    note "dockerd cannot pull here (see $log): skipped"
+    kill "$dockerd_pid" 2>/dev/null || true; wait "$dockerd_pid" 2>/dev/null || true
+    dockerd_pid=""
+  fi
+fi
+
+# ---------------------------------------------------------------------------------------
+# Pulls start from an empty store each run.
+pull_ref=""
+op_pull_lade_pre() { rm -rf "$run/pull"; }
+op_pull_lade() { CMD=("$lade" --root "$run/pull" pull -q "$pull_ref"); }
+op_pull_skopeo_pre() { rm -rf "$run/pull"; mkdir -p "$run/pull"; }
+op_pull_skopeo() { CMD=(skopeo copy -q --src-tls-verify=false "docker://$pull_ref" "oci:$run/pull:1"); }
+op_pull_podman_pre() { rm -rf "$run/podman"; }
+op_pull_podman() { CMD=(podman --root "$run/podman/root" --runroot "$run/podman/run"
+  --storage-driver "$podman_driver" pull -q --tls-verify=false "$pull_ref"); }
+op_pull_docker() { CMD=(docker -H "unix://$run/docker.sock" pull -q "$pull_ref"); }
+op_pull_docker_post() { docker_ rmi -f "$pull_ref"; }
+pull_group() { # pull_group REF BYTES LABEL [all]: lade, skopeo, and with "all" podman and Docker
+  pull_ref=$1
+  g="pull the $3"
+  say "$g"
+  measure "$g" "lade pull" lade "$2" op_pull_lade
+  measure "$g" "skopeo copy docker:// oci: $skopeo_version" peer "$2" op_pull_skopeo
+  if [ "${4:-}" = all ] && [ "$want_podman" = 1 ]; then
+    measure "$g" "podman pull ($podman_driver)" peer "$2" op_pull_podman
+  fi
+  if [ "${4:-}" = all ] && [ -n "$dockerd_pid" ]; then
+    RSS_PID=$dockerd_pid RSS_FROM=dockerd
+    measure "$g" "docker pull ($docker_driver)" peer "$2" op_pull_docker
+    RSS_PID="" RSS_FROM=""
+  fi
+  rm -rf "$run/pull" "$run/podman"
+}
+pull_group "$dist_src/bench/big:1" "$big_blob_bytes" "$big_label from distribution" all
+copy_row "$g" "loopback TCP, one connection" "$loop_row"
+copy_row "$g" "sha256 (sha2)" "$sha_row"
+copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
+if [ "$want_podman" = 1 ] || [ -n "$dockerd_pid" ]; then copy_row "$g" "gunzip (flate2/zlib-rs)" "$gunzip_row"; fi
+pull_group "$dist_src/bench/small:1" "$small_blob_bytes" "$small_label from distribution" all
+pull_group "$lade_src/bench/big:1" "$big_blob_bytes" "$big_label from lade's registry"
+
+# ---------------------------------------------------------------------------------------
+# Pushes go to a registry started on empty storage each run: nothing can be skipped or
+# mounted. lade pushes from a store that pulled the image; skopeo from the OCI layout.
+"$lade" --root "$run/store" pull -q "$dist_src/bench/big:1" >>"$log" 2>&1
+push_start="" push_ref=""
+push_pre() { "$push_start" "$run/push"; push_pid=$pid; push_ref=127.0.0.1:$port/bench/big:1; }
+push_post() { stop "$push_pid"; rm -rf "$run/push" "$run/push.yml"; }
+op_push_lade_pre() { push_pre && "$lade" --root "$run/store" tag "$dist_src/bench/big:1" "$push_ref"; }
+op_push_lade() { CMD=("$lade" --root "$run/store" push -q "$push_ref"); }
+op_push_lade_post() { "$lade" --root "$run/store" rmi "$push_ref"; push_post; }
+op_push_skopeo_pre() { push_pre; }
+op_push_skopeo() { CMD=(skopeo copy -q --dest-tls-verify=false "oci:$inputs/big:1" "docker://$push_ref"); }
+op_push_skopeo_post() { push_post; }
+op_push_podman_pre() { push_pre; }
+op_push_podman() { CMD=(podman --root "$run/podman/root" --runroot "$run/podman/run"
+  --storage-driver "$podman_driver" push -q --tls-verify=false "$dist_src/bench/big:1" "docker://$push_ref"); }
+op_push_podman_post() { push_post; }
+op_push_docker_pre() { push_pre && docker_ tag "$dist_src/bench/big:1" "$push_ref"; }
+op_push_docker() { CMD=(docker -H "unix://$run/docker.sock" push -q "$push_ref"); }
+op_push_docker_post() { docker_ rmi "$push_ref"; push_post; }
+
+push_start=start_distribution
+g="push the $big_label to distribution"
+say "$g"
+measure "$g" "lade push" lade "$big_blob_bytes" op_push_lade
+measure "$g" "skopeo copy oci: docker:// $skopeo_version" peer "$big_blob_bytes" op_push_skopeo
+if [ "$want_podman" = 1 ] && podman_ pull -q --tls-verify=false "$dist_src/bench/big:1" >>"$log" 2>&1; then
+  measure "$g" "podman push ($podman_driver)" peer "$big_blob_bytes" op_push_podman
+  rm -rf "$run/podman"
+fi
+if [ -n "$dockerd_pid" ] && docker_ pull -q "$dist_src/bench/big:1" >>"$log" 2>&1; then
+  RSS_PID=$dockerd_pid RSS_FROM=dockerd
+  measure "$g" "docker push ($docker_driver)" peer "$big_blob_bytes" op_push_docker
+  RSS_PID="" RSS_FROM=""
+fi
+copy_row "$g" "loopback TCP, one connection" "$loop_row"
+copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
+
+push_start=start_lade_registry
+g="push the $big_label to lade's registry"
+say "$g"
+measure "$g" "lade push" lade "$big_blob_bytes" op_push_lade
+measure "$g" "skopeo copy oci: docker:// $skopeo_version" peer "$big_blob_bytes" op_push_skopeo
+copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
+
+# ---------------------------------------------------------------------------------------
+say "writing $out"
+fmt_time() { awk -v s="$1" 'BEGIN { if (s < 1) printf "%.0f ms", s * 1000; else printf "%.2f s", s }'; }
+table() {
+  echo "| work | tool | runs | median | min–max | MiB/s | peak RSS | time lade ÷ this | RSS lade ÷ this |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+  awk -F'\t' '
+    function t(s) { return s == "-" ? "-" : (s < 1 ? sprintf("%.0f ms", s * 1000) : sprintf("%.2f s", s)) }
+    function rate(unit, s) { return unit == "req" ? sprintf("%.0f req/s", 1 / s) : t(s) }
+    function range(unit, a, b) { return unit == "req" ? sprintf("%.0f–%.0f req/s", 1 / b, 1 / a) : t(a) "–" t(b) }
+    {
+      g = $1; tool = $2; kind = $3; unit = $4; bytes = $5; rss = $6; status = $7
+      split($8, st, " "); med = st[1]; lo = st[2]; hi = st[3]; n = st[4]
+      if (!(g in seen)) { seen[g] = 1; order[++ng] = g }
+      row[g, ++nr[g]] = $0
+      if (kind == "lade" && !((g, "lade") in base) && status == "ok") { base[g, "lade"] = med; base[g, "rss"] = rss }
+    }
+    END {
+      for (k = 1; k <= ng; k++) {
+        g = order[k]
+        for (j = 1; j <= nr[g]; j++) {
+          split(row[g, j], f, "\t"); tool = f[2]; kind = f[3]; unit = f[4]; bytes = f[5]; rss = f[6]; status = f[7]
+          split(f[8], st, " "); med = st[1]; lo = st[2]; hi = st[3]; n = st[4]
+          label = (j == 1) ? g : ""
+          if (kind == "floor") tool = "floor: " tool
+          if (kind == "lade") tool = "**" tool "**"
+          if (status != "ok") { printf "| %s | %s | %d | failed | | | | | |\n", label, tool, n; continue }
+          mibs = (unit == "req" || bytes == 0) ? "" : sprintf("%.0f", bytes / 1048576 / med)
+          mem = (rss > 0) ? sprintf("%.0f MiB", rss / 1024) : ""
+          tr = ""; rr = ""
+          if (kind != "lade" && ((g, "lade") in base)) {
+            tr = sprintf("%.2f", base[g, "lade"] / med)
+            if (kind != "floor" && rss > 0 && base[g, "rss"] > 0) rr = sprintf("%.2f", base[g, "rss"] / rss)
+          }
+          printf "| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", label, tool, n, rate(unit, med), range(unit, lo, hi), mibs, mem, tr, rr
+        }
+      }
+    }' "$results"
+}
+cpu=$(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)
+mem=$(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+disk=$(df -h "$work" | awk 'NR == 2 { printf "%s (%s, %s used), mounted on %s", $1, $2, $5, $6 }')
+fstype=$(df -T "$work" | awk 'NR == 2 { print $2 }')
+rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || rev="$rev with uncommitted changes"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
+mkdir -p "$(dirname "$out")"
+{
+  echo "# Benchmarks"
+  echo
+  echo "Produced by \`bench/run.sh\` (see [bench/README.md](../bench/README.md)); do not edit by hand,"
+  echo "run it again. Each operation ran $runs times; the table gives the median and the"
+  echo "range. **time lade ÷ this** is lade's median time over this row's median time in the"
+  echo "same run (below 1: lade is faster; for wrk rows, time per request, i.e. the other's"
+  echo "requests/s over lade's). **RSS lade ÷ this** compares peak resident memory. Rows"
+  echo "marked *floor* are the physical references, measured on the same files and disk"
+  echo "with the same crates lade uses; lade's ratio to them says how close it is to the limit."
+  echo
+  echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, $runs runs, wrk ${wrk_secs}s)"
+  echo "- lade: $rev, built with \`cargo build --release\`"
+  echo "- machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r), disk $disk ($fstype)"
+  echo "- load average at start: $load_start; at end: $load_end"
+  echo "- peers: skopeo $skopeo_version, docker-registry (distribution) $(docker-registry --version | awk '{print $3}'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}')$([ "$want_podman" = 1 ] && echo ", $(podman --version)")$([ -n "$dockerd_pid" ] && echo ", dockerd $(dockerd --version | awk '{print $3}' | tr -d ,)")"
+  echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
+  echo
+  table
+  echo
+  echo "How each row is measured:"
+  echo
+  echo "- Wall time from \`date +%s%N\` around the command; peak RSS is \`/usr/bin/time\`'s"
+  echo "  \"Maximum resident set size\" of the client, or \`VmHWM\` of the server process"
+  echo "  (\"server RSS\": since that process started; for pushes, the largest over the fresh"
+  echo "  registry each run starts) or of dockerd (since it started)."
+  echo "- Inputs are incompressible (AES-CTR over zeros with a fixed key) and sit in the page"
+  echo "  cache; the layers are gzip level 1. Everything runs on 127.0.0.1."
+  echo "- Pulls start from an empty store (a new \`--root\` or directory) each run; pushes go"
+  echo "  to a registry started on empty storage each run, so no blob can be skipped or mounted."
+  echo "- The import rows compare \`lade import\` of a plain tarball with what it must do at"
+  echo "  least: sha256 of the tar, gzip -1, sha256 of the result, write and fsync."
+  if [ "$mode" = full ] && [ "$want_podman" = 0 ]; then echo "- podman was skipped: it did not install or could not pull here (see the log)."; fi
+  if [ "$mode" = full ] && [ "$want_docker" = 1 ] && [ -z "$dockerd_pid" ]; then echo "- Docker was skipped: dockerd did not start or could not pull here."; fi
+  if [ "$mode" = full ] && [ "$want_docker" = 0 ]; then echo "- Docker was skipped: docker.io did not install."; fi
+  if [ "$mode" = quick ]; then echo "- Quick mode: podman and Docker run only in \`--full\`."; fi
+  if [ -n "$note" ]; then echo "- $note"; fi
+} >"$out"
+say "done: $out"
+table >&2
