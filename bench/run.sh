@@ -19,6 +19,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 command_line="bench/run.sh $*"
+for v in BENCH_LAYER_MIB BENCH_FILES BENCH_RUNS BENCH_WRK_SECS; do
+  if [ -n "${!v:-}" ]; then command_line="$v=${!v} $command_line"; fi
+done
 
 mode=quick out=docs/BENCHMARKS.md note="" keep=0
 while [ $# -gt 0 ]; do
@@ -118,9 +121,9 @@ trap 'exit 130' INT TERM
 # Inputs, reproducible: every byte comes from AES-256-CTR over zeros with a fixed key, so
 # the layers are incompressible and identical from run to run. Kept between runs of the
 # same size in target/bench/inputs-*.
-random_bytes() { # random_bytes SEED BYTES
-  openssl enc -aes-256-ctr -nosalt -K "$(printf '%064x' "$1")" -iv "$(printf '%032x' 0)" \
-    -in /dev/zero 2>/dev/null | head -c "$2"
+random_bytes() { # random_bytes SEED BYTES (openssl stops on SIGPIPE once head has enough)
+  { openssl enc -aes-256-ctr -nosalt -K "$(printf '%064x' "$1")" -iv "$(printf '%032x' 0)" \
+    -in /dev/zero 2>/dev/null || true; } | head -c "$2"
 }
 deterministic_tar() { # deterministic_tar DIR OUT
   tar --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner --format=gnu \

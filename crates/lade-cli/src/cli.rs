@@ -62,13 +62,14 @@ pub enum Command {
     /// Load an image from a tar archive or STDIN
     Load(NotYet),
     /// Search for images in a registry
-    Search(NotYet),
+    Search(SearchArgs),
     /// Log in to a registry
     Login(LoginArgs),
     /// Log out from a registry
     Logout(LogoutArgs),
     /// Manage manifests and manifest lists
-    Manifest(NotYet),
+    #[command(subcommand)]
+    Manifest(ManifestCommand),
     /// Manage lade
     #[command(subcommand)]
     System(SystemCommand),
@@ -360,4 +361,53 @@ pub struct GcArgs {
     /// Keep blobs younger than this many seconds (uploads in progress)
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub grace: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for; `HOST/TERM` asks that registry
+    pub term: String,
+    /// Filter output based on conditions provided (stars=N, is-official=BOOL)
+    #[arg(short, long = "filter", value_name = "FILTER")]
+    pub filters: Vec<String>,
+    /// Max number of search results
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    /// Don't truncate output
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// List the tags of the repository TERM names instead of searching
+    #[arg(long)]
+    pub list_tags: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ManifestCommand {
+    /// Display an image manifest, or manifest list
+    Inspect(ManifestInspectArgs),
+    /// Create a local manifest list
+    Create(NotYet),
+    /// Add additional information to a local image manifest
+    Annotate(NotYet),
+    /// Push a manifest list to a repository
+    Push(NotYet),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestInspectArgs {
+    /// The manifest or index: NAME[:TAG|@DIGEST]
+    #[arg(value_name = "MANIFEST")]
+    pub reference: String,
+    /// Output additional info including layers and platform
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Print the exact bytes the registry served
+    #[arg(long)]
+    pub raw: bool,
+    /// List the platforms of an index
+    #[arg(long)]
+    pub platforms: bool,
+    /// Allow communication with an insecure registry
+    #[arg(long)]
+    pub insecure: bool,
 }

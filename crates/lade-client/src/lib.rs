@@ -20,7 +20,7 @@ pub use registry::{
     pull_scope,
 };
 pub use transport::{TransportConfig, is_loopback};
-pub use upload::{CHUNK_SIZE, Mount, push_scope};
+pub use upload::{CHUNK_SIZE, Mount, SearchResult, push_scope};
 
 /// Re-exported so callers can stream bodies without naming reqwest.
 pub use bytes::Bytes;

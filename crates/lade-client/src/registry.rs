@@ -620,6 +620,10 @@ fn content_type(h: &header::HeaderMap) -> String {
         .unwrap_or_default()
 }
 
+pub(crate) fn next_link_pub(link: &str) -> Option<String> {
+    next_link(link)
+}
+
 /// `</v2/x/tags/list?n=2&last=b>; rel="next"` → the path.
 fn next_link(link: &str) -> Option<String> {
     let (target, params) = link.split_once(';')?;

@@ -248,3 +248,95 @@ fn file_body(path: &Path, offset: u64, len: u64) -> reqwest::Body {
         })),
     }
 }
+
+/// One result of a registry search (`/v1/search`, Docker Hub's shape).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct SearchResult {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub star_count: u64,
+    #[serde(default)]
+    pub is_official: bool,
+    #[serde(default)]
+    pub is_automated: bool,
+}
+
+impl Registry {
+    /// `GET /v1/search?q=…&n=…` (on Docker Hub, index.docker.io). `None` when the
+    /// registry has no search API.
+    pub async fn search(
+        &self,
+        term: &str,
+        limit: usize,
+    ) -> Result<Option<Vec<SearchResult>>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Answer {
+            #[serde(default)]
+            results: Vec<SearchResult>,
+        }
+        let q: String = term
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let path = format!("/v1/search?q={q}&n={limit}");
+        let resp = self.send_req(Method::GET, &path, "", |r| r).await?;
+        if matches!(resp.status().as_u16(), 404 | 405) {
+            return Ok(None);
+        }
+        let resp = check_status_pub(resp, &path).await?;
+        let url = resp.url().to_string();
+        let body = resp.bytes().await.map_err(|e| ClientError::Transport {
+            host: url.clone(),
+            source: e,
+        })?;
+        let a: Answer = serde_json::from_slice(&body).map_err(|e| ClientError::Protocol {
+            url,
+            reason: format!("unreadable search answer: {e}"),
+        })?;
+        Ok(Some(a.results))
+    }
+
+    /// Every repository, following `Link` pagination (`/v2/_catalog`).
+    pub async fn catalog(&self) -> Result<Vec<String>, ClientError> {
+        #[derive(serde::Deserialize)]
+        struct Catalog {
+            #[serde(default)]
+            repositories: Vec<String>,
+        }
+        let mut out = Vec::new();
+        let mut path = "/v2/_catalog?n=1000".to_owned();
+        for _ in 0..10_000 {
+            let resp = self
+                .send_req(Method::GET, &path, "registry:catalog:*", |r| r)
+                .await?;
+            let resp = check_status_pub(resp, &path).await?;
+            let next = resp
+                .headers()
+                .get(header::LINK)
+                .and_then(|v| v.to_str().ok())
+                .and_then(crate::registry::next_link_pub);
+            let url = resp.url().to_string();
+            let body = resp.bytes().await.map_err(|e| ClientError::Transport {
+                host: url.clone(),
+                source: e,
+            })?;
+            let c: Catalog = serde_json::from_slice(&body).map_err(|e| ClientError::Protocol {
+                url,
+                reason: format!("unreadable catalog: {e}"),
+            })?;
+            out.extend(c.repositories);
+            match next {
+                Some(n) => path = n,
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+}

@@ -9,11 +9,13 @@ pub mod history;
 pub mod images;
 pub mod import;
 pub mod lookup;
+pub mod manifest;
 pub mod prune;
 pub mod pull;
 pub mod push;
 mod remove;
 pub mod rmi;
+pub mod search;
 pub mod tag;
 
 pub use df::{DiskUsage, ImageUsage, disk_usage};

@@ -254,8 +254,8 @@ pub fn pull(
     check_layers(&manifest).map_err(bad)?;
 
     // 3. The config (kept in memory until the layers are in, so that a failed pull
-    // leaves no unreferenced blob), then the layers, into the store.
-    let ingest = store.ingest()?;
+    // leaves no unreferenced blob), then the layers, into the store (in the write
+    // session taken above).
     let config = &manifest.config;
     let config_bytes = if store.has_blob(&config.digest) {
         store.read_blob(&config.digest)?

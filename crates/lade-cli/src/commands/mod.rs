@@ -7,16 +7,18 @@ mod images;
 mod import;
 mod inspect;
 mod login;
+mod manifest;
 mod prune;
 mod pull;
 mod push;
 mod registry;
 mod rmi;
+mod search;
 mod tag;
 
 use anyhow::bail;
 
-use crate::cli::{Cli, Command, ImageCommand, RegistryCommand, SystemCommand};
+use crate::cli::{Cli, Command, ImageCommand, ManifestCommand, RegistryCommand, SystemCommand};
 use crate::settings::Settings;
 
 /// Runs the command; returns the exit code.
@@ -39,10 +41,13 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Save(_) | Command::Image(ImageCommand::Save(_)) => not_yet("save"),
         Command::Load(_) | Command::Image(ImageCommand::Load(_)) => not_yet("load"),
         Command::Image(ImageCommand::Export(_)) => not_yet("image export"),
-        Command::Search(_) => not_yet("search"),
+        Command::Search(a) => search::run(&a, settings),
         Command::Login(a) => login::login(&a, settings),
         Command::Logout(a) => login::logout(&a, settings),
-        Command::Manifest(_) => not_yet("manifest"),
+        Command::Manifest(ManifestCommand::Inspect(a)) => manifest::inspect_cmd(&a, settings),
+        Command::Manifest(ManifestCommand::Create(_)) => not_yet("manifest create"),
+        Command::Manifest(ManifestCommand::Annotate(_)) => not_yet("manifest annotate"),
+        Command::Manifest(ManifestCommand::Push(_)) => not_yet("manifest push"),
         Command::Registry(RegistryCommand::Serve(a)) => registry::serve(&a, settings),
         Command::Registry(RegistryCommand::Gc(a)) => registry::gc(&a, settings),
         Command::System(SystemCommand::Df(a)) => df::run(&a, settings),

@@ -652,11 +652,11 @@ fn fake_401_then_bearer_token_from_the_token_endpoint() {
     for r in &v2[1..] {
         assert_eq!(
             r.header("authorization"),
-            Some(&*format!("Bearer {}", fake_token())),
+            Some(&*format!("Bearer {TOKEN}")),
             "{r:?}"
         );
     }
-    assert!(!run.stderr.contains(&fake_token()));
+    assert!(!run.stderr.contains(TOKEN));
     assert_check_clean(&t);
 
     // Up to date: the HEAD (free on Docker Hub) is all that is asked.
@@ -673,10 +673,6 @@ fn fake_401_then_bearer_token_from_the_token_endpoint() {
             .all(|r| r.method == "HEAD" || !r.path().contains("/lade/app/")),
         "{new:?}"
     );
-}
-
-fn fake_token() -> String {
-    crate::registry_support::TOKEN.to_owned()
 }
 
 #[test]
@@ -771,7 +767,7 @@ fn fake_blob_redirect_to_another_host_does_not_leak_authorization() {
         3,
         "config, layer, rest of the layer: {asked:?}"
     );
-    let token = format!("Bearer {}", fake_token());
+    let token = format!("Bearer {TOKEN}");
     assert!(
         asked
             .iter()
