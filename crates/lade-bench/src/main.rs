@@ -45,7 +45,7 @@ fn main() -> ExitCode {
 }
 
 fn run(args: &[String]) -> io::Result<String> {
-    let (cmd, rest) = args.split_first().ok_or_else(|| usage())?;
+    let (cmd, rest) = args.split_first().ok_or_else(usage)?;
     match (cmd.as_str(), rest) {
         ("sha256", files) if !files.is_empty() => {
             let mut lines = Vec::new();
@@ -61,7 +61,7 @@ fn run(args: &[String]) -> io::Result<String> {
             let mut total = 0;
             for s in srcs {
                 let src = Path::new(s);
-                let name = src.file_name().ok_or_else(|| usage())?;
+                let name = src.file_name().ok_or_else(usage)?;
                 total += copy(src, &Path::new(dir).join(name))?;
             }
             Ok(format!("copied {total} bytes"))

@@ -2,6 +2,7 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
+use lade_ops::push::PushError;
 use lade_ops::{ImportError, LookupError};
 use lade_store::StoreError;
 
@@ -175,6 +176,25 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
         }
         if cause.downcast_ref::<NoAnswer>().is_some() {
             hints.push("pass -f (--force) to remove without a prompt".into());
+        }
+        if let Some((host, repository)) = cause
+            .downcast_ref::<PushError>()
+            .and_then(PushError::denied)
+        {
+            let login = if host == "docker.io" {
+                "lade login".to_owned()
+            } else {
+                format!("lade login {host}")
+            };
+            hints.push(format!(
+                "run `{login}`, and check that you may push to {repository}"
+            ));
+        }
+        if let Some(lade_ops::pull::PullError::AccessDenied { source, .. }) =
+            cause.downcast_ref::<lade_ops::pull::PullError>()
+            && source.api_code() == Some("UNAUTHORIZED")
+        {
+            hints.push("log in first: `lade login HOST` (credentials are read from Docker's config.json and podman's auth.json)".into());
         }
         if let Some(LookupError::NotFound(_)) = cause.downcast_ref::<LookupError>() {
             hints.push("`lade images` lists the images in the store".into());

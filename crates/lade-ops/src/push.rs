@@ -70,6 +70,8 @@ pub enum PushError {
         #[source]
         source: Box<ClientError>,
         host: String,
+        /// The repository as the user named it.
+        repository: String,
     },
     #[error("failed to push {what}: {source}")]
     Registry {
@@ -84,10 +86,13 @@ pub enum PushError {
 }
 
 impl PushError {
-    /// The registry host when access was refused (for a `lade login HOST` hint).
-    pub fn denied_host(&self) -> Option<&str> {
+    /// The registry host and the repository when access was refused (for a
+    /// `lade login HOST` hint).
+    pub fn denied(&self) -> Option<(&str, &str)> {
         match self {
-            PushError::Denied { host, .. } => Some(host),
+            PushError::Denied {
+                host, repository, ..
+            } => Some((host, repository)),
             _ => None,
         }
     }
@@ -114,10 +119,12 @@ pub fn push(
         .unwrap_or_else(|| "latest".into());
     let wrap = |what: String| {
         let host = registry.host().to_owned();
+        let repository = reference.familiar_name();
         move |e: ClientError| match e.api_code() {
             Some("UNAUTHORIZED" | "DENIED") => PushError::Denied {
                 source: Box::new(e),
                 host: host.clone(),
+                repository: repository.clone(),
             },
             _ => PushError::Registry {
                 what: what.clone(),
@@ -145,10 +152,10 @@ pub fn push(
         .media_type
         .clone()
         .unwrap_or_else(|| descriptor.media_type.clone());
-    let mut blobs: Vec<&Descriptor> = manifest.layers.iter().collect();
-    blobs.push(&manifest.config);
-    for b in &blobs {
-        progress.layer(b.digest.short_id(), PushStatus::Preparing);
+    // Docker shows a line per layer; the config goes up silently.
+    let layers: Vec<&Descriptor> = manifest.layers.iter().collect();
+    for l in &layers {
+        progress.layer(l.digest.short_id(), PushStatus::Preparing);
     }
 
     // Nothing to do when the registry already has exactly this manifest under the tag.
@@ -157,8 +164,8 @@ pub fn push(
         .ok()
         .flatten();
     if remote.is_some_and(|r| r.digest == descriptor.digest) {
-        for b in &blobs {
-            progress.layer(b.digest.short_id(), PushStatus::LayerAlreadyExists);
+        for l in &layers {
+            progress.layer(l.digest.short_id(), PushStatus::LayerAlreadyExists);
         }
         record_repo_digest(store, reference, &descriptor.digest)?;
         return Ok(Pushed {
@@ -170,7 +177,6 @@ pub fn push(
     }
 
     let sources = mount_sources(&state, reference);
-    let layers: Vec<&Descriptor> = blobs[..blobs.len() - 1].to_vec();
     let workers = max_concurrent_uploads.clamp(1, 16).min(layers.len().max(1));
     for l in layers.iter().skip(workers) {
         progress.layer(l.digest.short_id(), PushStatus::Waiting);
@@ -178,7 +184,7 @@ pub fn push(
     let queue = Mutex::new(layers.iter().copied().collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
     let sent = std::sync::atomic::AtomicU64::new(0);
-    let push_one = |blob: &Descriptor| -> Result<(), PushError> {
+    let push_one = |blob: &Descriptor, progress: &dyn PushProgress| -> Result<(), PushError> {
         let sent_here = rt
             .block_on(push_blob(store, registry, &repo, blob, &sources, progress))
             .map_err(wrap(format!("layer {}", blob.digest.short_id())))?;
@@ -195,7 +201,7 @@ pub fn push(
                         }
                         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                         let Some(blob) = next else { return Ok(()) };
-                        if let Err(e) = push_one(blob) {
+                        if let Err(e) = push_one(blob, progress) {
                             failed.store(true, Ordering::Relaxed);
                             return Err(e);
                         }
@@ -218,7 +224,7 @@ pub fn push(
         r?;
     }
     // Config, then manifest.
-    push_one(&manifest.config)?;
+    push_one(&manifest.config, &Silent)?;
     let digest = rt
         .block_on(registry.put_manifest(&repo, &tag, &media_type, &manifest_bytes))
         .map_err(wrap("the manifest".into()))?
@@ -230,6 +236,13 @@ pub fn push(
         size: manifest_bytes.len() as u64,
         bytes_sent: sent.load(Ordering::Relaxed),
     })
+}
+
+/// Progress nobody is shown (the config blob's).
+struct Silent;
+
+impl PushProgress for Silent {
+    fn layer(&self, _id: &str, _status: PushStatus) {}
 }
 
 /// Repositories on the same registry that are known to hold each blob (from the

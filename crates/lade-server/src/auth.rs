@@ -1,5 +1,8 @@
-//! Access control: open by default; `htpasswd` (bcrypt) basic auth with per-repository
-//! anonymous pull.
+//! Access control: open by default; `htpasswd` (bcrypt) users, checked either on every
+//! request (Basic) or once at the built-in token endpoint (`/token`), which issues
+//! short-lived HMAC-signed bearer tokens whose scopes come from the configured rules
+//! (per user, per repository pattern, per action). Anonymous pull can be allowed per
+//! repository pattern.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -20,6 +23,31 @@ pub struct AuthConfig {
     /// Repository patterns (`name`, `team/*`, `*`) anyone may pull without credentials.
     #[serde(default)]
     pub anonymous_pull: Vec<String>,
+    /// Issue bearer tokens from `/token` instead of asking for Basic credentials.
+    #[serde(default)]
+    pub token: bool,
+    /// Token lifetime in seconds (default 300).
+    #[serde(default)]
+    pub token_ttl: Option<u64>,
+    /// The key tokens are signed with; share it between registry processes behind one
+    /// load balancer. Random per process when unset.
+    #[serde(default)]
+    pub token_secret: Option<String>,
+    /// Who may do what where. Without rules, every authenticated user may do everything.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// One access rule: these users may do these actions on these repositories.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// User names; `*` is any authenticated user.
+    pub users: Vec<String>,
+    /// Repository patterns (`name`, `team/*`, `*`).
+    pub repositories: Vec<String>,
+    /// `pull`, `push`, `delete` (or `*`).
+    pub actions: Vec<String>,
 }
 
 /// What a request wants to do.
@@ -38,6 +66,10 @@ pub struct Auth {
     users: HashMap<String, String>,
     anonymous_pull: Vec<String>,
     enabled: bool,
+    token: bool,
+    token_ttl: u64,
+    secret: Vec<u8>,
+    rules: Vec<Rule>,
     /// Successful checks, so bcrypt (slow on purpose) runs once per credential.
     cache: Mutex<HashMap<[u8; 32], Instant>>,
 }
@@ -46,8 +78,10 @@ pub struct Auth {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
     Allowed,
-    /// No or wrong credentials: 401 with a challenge.
+    /// No or wrong credentials (or a token without the scope): 401 with a challenge.
     Unauthenticated,
+    /// Authenticated, but the rules do not allow it: 403.
+    Denied,
 }
 
 impl Auth {
@@ -73,16 +107,199 @@ impl Auth {
                 users.insert(user.to_owned(), hash.to_owned());
             }
         }
+        let secret = match &c.token_secret {
+            Some(s) if s.len() >= 16 => s.as_bytes().to_vec(),
+            Some(_) => return Err("token_secret must be at least 16 characters".into()),
+            None => random_key(),
+        };
+        if c.token && c.htpasswd.is_none() {
+            return Err("token = true needs an htpasswd file to authenticate users".into());
+        }
         Ok(Self {
             enabled: c.htpasswd.is_some(),
             users,
             anonymous_pull: c.anonymous_pull.clone(),
+            token: c.token,
+            token_ttl: c.token_ttl.unwrap_or(300).clamp(10, 86_400),
+            secret,
+            rules: c.rules.clone(),
             cache: Mutex::new(HashMap::new()),
         })
     }
 
     pub fn enabled(&self) -> bool {
         self.enabled
+    }
+
+    /// True when clients must fetch bearer tokens from `/token`.
+    pub fn token_mode(&self) -> bool {
+        self.enabled && self.token
+    }
+
+    /// Whether `user` (None: anonymous) may do `access` on `repo`.
+    fn permitted(&self, user: Option<&str>, access: Access, repo: Option<&str>) -> bool {
+        let anonymous_ok = access == Access::Pull
+            && repo.is_some_and(|r| self.anonymous_pull.iter().any(|p| pattern_matches(p, r)));
+        let Some(user) = user else {
+            return anonymous_ok;
+        };
+        if anonymous_ok || access == Access::Any || self.rules.is_empty() {
+            return true;
+        }
+        let action = match access {
+            Access::Pull => "pull",
+            Access::Push => "push",
+            Access::Delete => "delete",
+            Access::Any => return true,
+        };
+        let Some(repo) = repo else { return false };
+        self.rules.iter().any(|r| {
+            r.users.iter().any(|u| u == "*" || u == user)
+                && r.repositories.iter().any(|p| pattern_matches(p, repo))
+                && r.actions.iter().any(|a| a == "*" || a == action)
+        })
+    }
+
+    /// The user a Basic header names, when the password is right. `Ok(None)` for no (or
+    /// empty) credentials, `Err(())` for wrong ones.
+    fn basic_user(&self, authorization: Option<&str>) -> Result<Option<String>, ()> {
+        match authorization.and_then(parse_basic) {
+            None => Ok(None),
+            Some((u, p)) if u.is_empty() && p.is_empty() => Ok(None),
+            Some((u, p)) if self.verify(&u, &p) => Ok(Some(u)),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The token endpoint: checks the Basic credentials (if any) and grants, of the
+    /// requested scopes (`repository:NAME:pull,push`), what the rules allow. Returns the
+    /// token and its lifetime; `Err` for wrong credentials.
+    pub fn issue_token(
+        &self,
+        authorization: Option<&str>,
+        scopes: &[String],
+    ) -> Result<(String, u64), Verdict> {
+        let user = self
+            .basic_user(authorization)
+            .map_err(|()| Verdict::Unauthenticated)?;
+        let mut access = Vec::new();
+        for scope in scopes
+            .iter()
+            .flat_map(|s| s.split(' '))
+            .filter(|s| !s.is_empty())
+        {
+            let mut parts = scope.splitn(3, ':');
+            let (Some(kind), Some(name), Some(actions)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            if kind != "repository" {
+                continue;
+            }
+            let granted: Vec<&str> = actions
+                .split(',')
+                .filter(|a| {
+                    let want = match *a {
+                        "pull" => Access::Pull,
+                        "push" => Access::Push,
+                        "delete" => Access::Delete,
+                        _ => return false,
+                    };
+                    self.permitted(user.as_deref(), want, Some(name))
+                })
+                .collect();
+            if !granted.is_empty() {
+                access.push(serde_json::json!([name, granted]));
+            }
+        }
+        let exp = now_secs() + self.token_ttl;
+        let claims =
+            serde_json::json!({ "sub": user.unwrap_or_default(), "exp": exp, "access": access });
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string());
+        let sig =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(self.sign(payload.as_bytes()));
+        Ok((format!("{payload}.{sig}"), self.token_ttl))
+    }
+
+    fn sign(&self, data: &[u8]) -> Vec<u8> {
+        use hmac::{KeyInit, Mac};
+        let mut mac =
+            <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).unwrap_or_else(|_| {
+                <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(b"lade")
+                    .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"))
+            });
+        mac.update(data);
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// Checks a bearer token against what the request needs.
+    fn check_token(
+        &self,
+        authorization: Option<&str>,
+        access: Access,
+        repo: Option<&str>,
+    ) -> Verdict {
+        let token = authorization
+            .and_then(|h| h.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim());
+        let Some(token) = token else {
+            return if self.permitted(None, access, repo) {
+                Verdict::Allowed
+            } else {
+                Verdict::Unauthenticated
+            };
+        };
+        let Some((payload, sig)) = token.split_once('.') else {
+            return Verdict::Unauthenticated;
+        };
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let Ok(sig) = b64.decode(sig) else {
+            return Verdict::Unauthenticated;
+        };
+        {
+            use hmac::{KeyInit, Mac};
+            let Ok(mut mac) = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret) else {
+                return Verdict::Unauthenticated;
+            };
+            mac.update(payload.as_bytes());
+            if mac.verify_slice(&sig).is_err() {
+                return Verdict::Unauthenticated;
+            }
+        }
+        let Some(claims) = b64
+            .decode(payload)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        else {
+            return Verdict::Unauthenticated;
+        };
+        if claims["exp"].as_u64().is_none_or(|exp| exp <= now_secs()) {
+            return Verdict::Unauthenticated;
+        }
+        let action = match access {
+            Access::Any => return Verdict::Allowed,
+            Access::Pull => "pull",
+            Access::Push => "push",
+            Access::Delete => "delete",
+        };
+        let Some(repo) = repo else {
+            return Verdict::Unauthenticated;
+        };
+        let granted = claims["access"].as_array().is_some_and(|list| {
+            list.iter().any(|e| {
+                e[0].as_str() == Some(repo)
+                    && e[1]
+                        .as_array()
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(action)))
+            })
+        });
+        if granted {
+            Verdict::Allowed
+        } else {
+            Verdict::Unauthenticated
+        }
     }
 
     /// Checks the `Authorization` header for `access` to `repo`.
@@ -95,6 +312,9 @@ impl Auth {
         if !self.enabled {
             return Verdict::Allowed;
         }
+        if self.token {
+            return self.check_token(authorization, access, repo);
+        }
         // Credentials that are sent are checked, even where anonymous pull is allowed; empty
         // ones (skopeo sends `Basic Og==` when it has none) are anonymous.
         let anonymous = authorization
@@ -106,8 +326,9 @@ impl Auth {
         {
             return Verdict::Allowed;
         }
-        match authorization.and_then(parse_basic) {
-            Some((user, password)) if self.verify(&user, &password) => Verdict::Allowed,
+        match self.basic_user(authorization) {
+            Ok(Some(user)) if self.permitted(Some(&user), access, repo) => Verdict::Allowed,
+            Ok(Some(_)) => Verdict::Denied,
             _ => Verdict::Unauthenticated,
         }
     }
@@ -130,6 +351,21 @@ impl Auth {
         }
         ok
     }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// 32 bytes from the OS's random source.
+fn random_key() -> Vec<u8> {
+    let mut key = vec![0u8; 32];
+    if let Ok(mut f) = fs_err::File::open("/dev/urandom") {
+        let _ = std::io::Read::read_exact(&mut f, &mut key);
+    }
+    key
 }
 
 fn parse_basic(header: &str) -> Option<(String, String)> {
@@ -176,6 +412,7 @@ mod tests {
         let auth = Auth::from_config(&AuthConfig {
             htpasswd: Some(path),
             anonymous_pull: vec!["public/*".into()],
+            ..AuthConfig::default()
         })
         .unwrap();
         let header = |u: &str, p: &str| {

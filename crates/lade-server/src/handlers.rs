@@ -113,10 +113,38 @@ async fn route(
     let authz = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
+    if route == Route::Token {
+        return token(state, query, authz);
+    }
     let (access, repo) = access_for(&route, method, query);
-    if state.auth.check(authz, access, repo) != Verdict::Allowed {
-        return Err(ApiError::new(Code::Unauthorized)
-            .with_header(header::WWW_AUTHENTICATE, "Basic realm=\"lade registry\""));
+    match state.auth.check(authz, access, repo) {
+        Verdict::Allowed => {}
+        Verdict::Denied => return Err(ApiError::new(Code::Denied)),
+        Verdict::Unauthenticated => {
+            let challenge = if state.auth.token_mode() {
+                let host = headers
+                    .get(header::HOST)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("localhost");
+                let actions = match access {
+                    Access::Pull => "pull",
+                    Access::Push => "pull,push",
+                    Access::Delete => "delete",
+                    Access::Any => "",
+                };
+                match repo {
+                    Some(r) if !actions.is_empty() => format!(
+                        "Bearer realm=\"http://{host}/token\",service=\"lade-registry\",scope=\"repository:{r}:{actions}\""
+                    ),
+                    _ => format!("Bearer realm=\"http://{host}/token\",service=\"lade-registry\""),
+                }
+            } else {
+                "Basic realm=\"lade registry\"".to_owned()
+            };
+            return Err(
+                ApiError::new(Code::Unauthorized).with_header(header::WWW_AUTHENTICATE, &challenge)
+            );
+        }
     }
     let s = state.as_ref();
     match (route, method.clone()) {
@@ -190,6 +218,37 @@ fn access_for<'r>(route: &'r Route, method: &Method, query: &str) -> (Access, Op
     };
     let _ = query;
     (access, name)
+}
+
+/// `GET /token?service=…&scope=…`: a bearer token for what the caller may do.
+fn token(state: &Arc<AppState>, query: &str, authz: Option<&str>) -> Result<Response> {
+    if !state.auth.token_mode() {
+        return Err(
+            ApiError::msg(Code::Unsupported, "this registry does not issue tokens")
+                .with_status(StatusCode::NOT_FOUND),
+        );
+    }
+    let scopes: Vec<String> = query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .filter(|(k, _)| *k == "scope")
+        .map(|(_, v)| percent_decode(v))
+        .collect();
+    match state.auth.issue_token(authz, &scopes) {
+        Ok((token, ttl)) => {
+            let body = serde_json::json!({
+                "token": token,
+                "access_token": token,
+                "expires_in": ttl,
+                "issued_at": jiff::Timestamp::now().to_string(),
+            });
+            Ok(json(StatusCode::OK, body.to_string()))
+        }
+        Err(_) => Err(ApiError::new(Code::Unauthorized).with_header(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"lade registry token\"",
+        )),
+    }
 }
 
 fn json(status: StatusCode, body: impl Into<String>) -> Response {

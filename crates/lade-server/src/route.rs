@@ -28,6 +28,8 @@ pub enum Route {
     Metrics,
     /// `/healthz`
     Health,
+    /// `/token`: the built-in token endpoint.
+    Token,
 }
 
 /// A manifest reference: a tag or a digest.
@@ -67,6 +69,7 @@ pub fn parse(path: &str) -> Result<Route, RouteError> {
         "/v1/search" => return Ok(Route::Search),
         "/metrics" => return Ok(Route::Metrics),
         "/healthz" => return Ok(Route::Health),
+        "/token" => return Ok(Route::Token),
         _ => {}
     }
     let rest = path.strip_prefix("/v2/").ok_or(RouteError::NotFound)?;

@@ -1738,6 +1738,7 @@ fn auth_registry() -> Registry {
         AuthConfig {
             htpasswd: Some(path),
             anonymous_pull: vec!["public/*".into()],
+            ..AuthConfig::default()
         }
     })
 }

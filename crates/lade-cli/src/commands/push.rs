@@ -63,30 +63,15 @@ pub fn run(args: &PushArgs, settings: &Settings) -> anyhow::Result<i32> {
     ));
     let mut out = io::stdout().lock();
     for r in &targets {
-        let pushed = match push(
+        // A refused push gets its `lade login` hint from `output::hints_for`.
+        let pushed = push(
             &store,
             &registry,
             r,
             args.max_concurrent_uploads,
             &Lines(&renderer),
             rt.handle(),
-        ) {
-            Ok(p) => p,
-            Err(e) => {
-                if let Some(host) = e.denied_host() {
-                    let shown = if host == "docker.io" {
-                        String::new()
-                    } else {
-                        format!(" {host}")
-                    };
-                    return Err(anyhow::Error::new(e).context(format!(
-                        "hint: run `lade login{shown}`, and check that you may push to {}",
-                        r.familiar_name()
-                    )));
-                }
-                return Err(e.into());
-            }
-        };
+        )?;
         let tag = r.tag().map(|t| t.as_str().to_owned()).unwrap_or_default();
         writeln!(
             out,

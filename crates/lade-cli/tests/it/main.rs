@@ -23,3 +23,4 @@ mod references;
 mod registry;
 mod rmi;
 mod tag;
+mod token;
