@@ -102,6 +102,7 @@ rm -rf "$run"
 mkdir -p "$run"
 : >"$log"
 : >"$results"
+: >"$work/distribution.log"
 pids=()
 dockerd_pid=""
 cleanup() {
@@ -116,6 +117,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+trap 'echo "bench/run.sh: line $LINENO failed: $BASH_COMMAND (see $log)" >&2' ERR
 
 # ---------------------------------------------------------------------------------------
 # Inputs, reproducible: every byte comes from AES-256-CTR over zeros with a fixed key, so
@@ -276,7 +278,7 @@ start_lade_registry() { # start_lade_registry STORAGE
   pids+=("$pid")
   port=""
   for _ in $(seq 100); do
-    port=$(grep -o 'listening on 127.0.0.1:[0-9]*' "$errlog" | head -1 | cut -d: -f2)
+    port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$errlog" 2>/dev/null | head -1) || true
     if [ -n "$port" ]; then return 0; fi
     sleep 0.1
   done
@@ -301,7 +303,8 @@ storage:
 http:
   addr: 127.0.0.1:$port
 YML
-  docker-registry serve "$1.yml" >>"$log" 2>&1 &
+  # It logs every 404 (a HEAD before each upload) at level error: kept apart from $log.
+  docker-registry serve "$1.yml" >>"$work/distribution.log" 2>&1 &
   pid=$!
   pids+=("$pid")
   for _ in $(seq 100); do
@@ -498,7 +501,8 @@ pull_group "$lade_src/bench/big:1" "$big_blob_bytes" "$big_label from lade's reg
 # ---------------------------------------------------------------------------------------
 # Pushes go to a registry started on empty storage each run: nothing can be skipped or
 # mounted. lade pushes from a store that pulled the image; skopeo from the OCI layout.
-"$lade" --root "$run/store" pull -q "$dist_src/bench/big:1" >>"$log" 2>&1
+"$lade" --root "$run/store" pull -q "$dist_src/bench/big:1" >>"$log" 2>&1 ||
+  note "lade pull into the store to push from failed (see $log)"
 push_start="" push_ref=""
 push_pre() { "$push_start" "$run/push"; push_pid=$pid; push_ref=127.0.0.1:$port/bench/big:1; }
 push_post() { stop "$push_pid"; rm -rf "$run/push" "$run/push.yml"; }

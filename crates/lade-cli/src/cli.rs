@@ -142,6 +142,9 @@ pub struct ImagesArgs {
     /// Filter output based on conditions provided (dangling=, label=, before=, since=, until=, reference=)
     #[arg(short, long = "filter", value_name = "FILTER")]
     pub filters: Vec<String>,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go TEMPLATE
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
     /// Only list images of this repository (and tag); a pattern as in reference=
     #[arg(value_name = "REPOSITORY[:TAG]")]
     pub repository: Option<String>,
@@ -171,6 +174,9 @@ pub struct InspectArgs {
     /// Images to inspect (name, ID or ID prefix)
     #[arg(required = true, value_name = "IMAGE")]
     pub images: Vec<String>,
+    /// Format output using a custom template: 'json' or a Go TEMPLATE
+    #[arg(short, long, value_name = "FORMAT")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -226,6 +232,9 @@ pub struct HistoryArgs {
     /// Only show image IDs
     #[arg(short, long)]
     pub quiet: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go TEMPLATE
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -265,6 +274,9 @@ pub struct DfArgs {
     /// Show detailed information on space usage
     #[arg(short, long)]
     pub verbose: bool,
+    /// Format output using a custom template: 'table', 'table TEMPLATE', 'json' or a Go TEMPLATE
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -308,6 +320,12 @@ pub struct ServeArgs {
     /// Do not log one line per request
     #[arg(long)]
     pub no_access_log: bool,
+    /// Serve HTTPS with this certificate chain (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM)
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod exit;
+mod format;
 mod output;
 mod progress;
 mod settings;

@@ -122,6 +122,19 @@ pub fn rfc3339_local(t: jiff::Timestamp) -> String {
     }
 }
 
+/// A time as Go's `time.Time.String` prints it in the local time zone, which is what
+/// `docker images` shows as CREATED AT: `2024-01-02 15:04:05 +0000 UTC`. An unknown
+/// time is Go's zero time, as Docker prints it.
+pub fn go_time_local(t: Option<jiff::Timestamp>) -> String {
+    let Some(t) = t else {
+        return "0001-01-01 00:00:00 +0000 UTC".to_owned();
+    };
+    let z = t.to_zoned(jiff::tz::TimeZone::system());
+    jiff::fmt::strtime::format("%Y-%m-%d %H:%M:%S %z %Z", &z)
+        .or_else(|_| jiff::fmt::strtime::format("%Y-%m-%d %H:%M:%S %z", &z))
+        .unwrap_or_else(|_| t.to_string())
+}
+
 /// Docker's confirmation prompt: prints `message [y/N] ` and reads one line; only `y`
 /// or `Y` says yes. Standard input that ends without an answer when it is not a
 /// terminal is an error ([`NoAnswer`]): a script must say `-f`.
@@ -174,6 +187,9 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
                 _ => {}
             }
         }
+        if let Some(e) = cause.downcast_ref::<crate::format::FormatError>() {
+            hints.extend(e.hints());
+        }
         if cause.downcast_ref::<NoAnswer>().is_some() {
             hints.push("pass -f (--force) to remove without a prompt".into());
         }
@@ -198,6 +214,13 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
         }
         if let Some(LookupError::NotFound(_)) = cause.downcast_ref::<LookupError>() {
             hints.push("`lade images` lists the images in the store".into());
+        }
+        let text = cause.to_string();
+        if text.contains("invalid peer certificate") || text.contains("UnknownIssuer") {
+            hints.push("the registry's certificate is not trusted: put its CA in /etc/docker/certs.d/HOST:PORT/ca.crt (or set LADE_CERTS_DIRS), or use --tls-verify=false for a registry you trust".into());
+        }
+        if text.contains("Connection refused") {
+            hints.push("nothing answers at that address: is the registry running, and are host and port right?".into());
         }
         if let Some(kind) = io_kind(cause) {
             match kind {

@@ -49,6 +49,11 @@ impl Settings {
         if let Some(false) = cli.global.tls_verify {
             transport.tls_verify = false;
         }
+        // Where per-registry CAs and client certificates live (HOST[:PORT]/ca.crt, …);
+        // Docker's and podman's folders by default.
+        if let Some(dirs) = std::env::var_os("LADE_CERTS_DIRS") {
+            transport.certs_dirs = std::env::split_paths(&dirs).collect();
+        }
         if let Some(list) = std::env::var_os("LADE_INSECURE_REGISTRIES") {
             transport.insecure_registries = list
                 .to_string_lossy()

@@ -55,8 +55,18 @@ pub fn is_loopback(host: &str) -> bool {
 
 impl TransportConfig {
     /// Whether `host` may be reached without verified TLS.
+    /// Loopback is insecure as in Docker, unless the user gave it a CA in `certs.d`:
+    /// then its certificate is verified against that CA.
     pub fn is_insecure(&self, host: &str) -> bool {
-        !self.tls_verify || is_loopback(host) || self.insecure_registries.iter().any(|r| r == host)
+        !self.tls_verify
+            || self.insecure_registries.iter().any(|r| r == host)
+            || (is_loopback(host) && !self.has_certs_for(host))
+    }
+
+    fn has_certs_for(&self, host: &str) -> bool {
+        self.certs_dirs
+            .iter()
+            .any(|d| host_files(&d.join(host), "crt").is_ok_and(|f| !f.is_empty()))
     }
 
     /// An HTTP client for `host`.

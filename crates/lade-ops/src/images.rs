@@ -135,3 +135,30 @@ pub fn list<'s>(state: &'s State, filters: &ImageFilters) -> Result<Vec<Image<'s
     out.sort_by_key(|(c, _)| std::cmp::Reverse(*c));
     Ok(out.into_iter().map(|(_, i)| i).collect())
 }
+
+/// The repository digests of `image` that pass the `reference` filters, as the daemon
+/// hands them to `docker images`: the recorded `name@digest`s (the ones that do not
+/// parse are skipped) and the image's names that carry a digest.
+pub fn repo_digests(image: &Image<'_>, filters: &ImageFilters) -> Vec<Reference> {
+    let recorded = image
+        .record
+        .repo_digests
+        .iter()
+        .filter_map(|s| Reference::parse_normalized(s).ok());
+    let named = image.names.iter().cloned();
+    let mut out: Vec<Reference> = Vec::new();
+    for r in recorded.chain(named) {
+        if r.digest().is_none() || r.tag().is_some() || out.contains(&r) {
+            continue;
+        }
+        let passes = filters.references.is_empty()
+            || filters
+                .references
+                .iter()
+                .any(|p| reference_matches(p, &r).unwrap_or(false));
+        if passes {
+            out.push(r);
+        }
+    }
+    out
+}

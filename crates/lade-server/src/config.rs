@@ -5,6 +5,10 @@
 //! root = "/var/lib/lade-registry"
 //! access_log = true
 //!
+//! [tls]                                # HTTPS from a certificate and its key (PEM)
+//! cert = "/etc/lade/registry.crt"
+//! key = "/etc/lade/registry.key"
+//!
 //! [auth]
 //! htpasswd = "/etc/lade/htpasswd"      # bcrypt entries, as `htpasswd -B` writes them
 //! anonymous_pull = ["public/*"]        # repositories anyone may pull
@@ -28,6 +32,18 @@ pub struct ServerConfig {
     pub access_log: bool,
     #[serde(default)]
     pub auth: AuthConfig,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[tls]`: serve HTTPS.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The certificate chain (PEM).
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
 }
 
 fn default_addr() -> String {
@@ -45,6 +61,7 @@ impl Default for ServerConfig {
             root: PathBuf::new(),
             access_log: true,
             auth: AuthConfig::default(),
+            tls: None,
         }
     }
 }

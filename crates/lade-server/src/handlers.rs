@@ -132,11 +132,14 @@ async fn route(
                     Access::Delete => "delete",
                     Access::Any => "",
                 };
+                let scheme = if state.tls { "https" } else { "http" };
                 match repo {
                     Some(r) if !actions.is_empty() => format!(
-                        "Bearer realm=\"http://{host}/token\",service=\"lade-registry\",scope=\"repository:{r}:{actions}\""
+                        "Bearer realm=\"{scheme}://{host}/token\",service=\"lade-registry\",scope=\"repository:{r}:{actions}\""
                     ),
-                    _ => format!("Bearer realm=\"http://{host}/token\",service=\"lade-registry\""),
+                    _ => format!(
+                        "Bearer realm=\"{scheme}://{host}/token\",service=\"lade-registry\""
+                    ),
                 }
             } else {
                 "Basic realm=\"lade registry\"".to_owned()

@@ -40,6 +40,12 @@ impl BlobWriter {
         self.size
     }
 
+    /// The digest of the bytes written so far (what [`BlobWriter::commit`] would
+    /// publish now): lets a caller ask whether the store already has the blob.
+    pub fn digest(&self) -> Digest {
+        Digest::from_sha256_bytes(&self.hasher.clone().finalize().into())
+    }
+
     /// Verifies the content (when an expected digest and size are given), fsyncs it and
     /// renames it into `blobs/`. Returns the digest and size. When the store already has
     /// the blob, the new copy is discarded and the existing one kept.

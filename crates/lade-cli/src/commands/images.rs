@@ -1,22 +1,59 @@
 //! `lade images` / `lade image ls`: rows (one per tag, `<none>` for dangling images)
-//! over what `lade_ops::images::list` selects.
+//! over what `lade_ops::images::list` selects, printed through Docker's `--format`
+//! (the default is Docker's own table template).
+//!
+//! Rows are shaped as the Docker CLI shapes them (`formatter/image.go`): tags grouped by
+//! repository; with digests wanted (`--digests`, or `{{.Digest}}` in the format) one row
+//! per tag and digest of that repository; a repository known only by digest gets a row
+//! with tag `<none>`; an image with neither is `<none> <none>`.
 
-use std::io::{self, Write};
+use std::collections::BTreeMap;
 
-use lade_ops::images::{ImageFilters, ImagesError};
-use lade_store::Store;
+use lade_ops::images::{ImageFilters, ImagesError, repo_digests};
+use lade_store::{Image, Store};
+use serde_json::{Value, json};
 
 use crate::cli::ImagesArgs;
-use crate::output::{human_size, since, write_table};
+use crate::format::{self, Fields};
+use crate::output::{go_time_local, human_size, since};
 use crate::settings::Settings;
 
-struct Row {
-    repository: String,
-    tag: String,
-    digest: String,
-    id: String,
-    created_since: String,
-    size: String,
+/// The fields of a row and their column headers (Docker's `newImageContext`).
+const FIELDS: Fields = &[
+    ("Containers", "CONTAINERS"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedSince", "CREATED"),
+    ("Digest", "DIGEST"),
+    ("ID", "IMAGE ID"),
+    ("Repository", "REPOSITORY"),
+    ("SharedSize", "SHARED SIZE"),
+    ("Size", "SIZE"),
+    ("Tag", "TAG"),
+    ("UniqueSize", "UNIQUE SIZE"),
+    ("VirtualSize", "SIZE"),
+];
+
+const TABLE: &str = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
+const TABLE_WITH_DIGEST: &str = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{if .CreatedSince }}{{.CreatedSince}}{{else}}N/A{{end}}\t{{.Size}}";
+
+/// Docker's `NewImageFormat`: `-q` and `--digests` choose among the default formats;
+/// a format of the user's own wins over `-q`, and `--digests` adds a DIGEST column to
+/// a table that lacks one.
+fn image_format(flag: Option<&str>, quiet: bool, digests: bool) -> String {
+    let source = format::source(flag);
+    if source == "table" {
+        return match (quiet, digests) {
+            (true, _) => "{{.ID}}",
+            (false, true) => TABLE_WITH_DIGEST,
+            (false, false) => TABLE,
+        }
+        .to_owned();
+    }
+    let mut f = source.to_owned();
+    if f.starts_with("table") && digests && !f.contains("{{.Digest}}") {
+        f.push_str("\t{{.Digest}}");
+    }
+    f
 }
 
 pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
@@ -25,70 +62,114 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
     // Docker turns the REPOSITORY[:TAG] argument into a reference filter.
     flags.extend(args.repository.iter().map(|r| format!("reference={r}")));
     let filters = ImageFilters::parse(&flags, now)?;
+    // Checked before the store is opened (which may create it): a bad format changes nothing.
+    let format = image_format(args.format.as_deref(), args.quiet, args.digests);
+    let template = format::parse(&format, FIELDS)?;
     let store = Store::open(&settings.root)?;
     let state = store.state()?;
     let images = lade_ops::images::list(&state, &filters).map_err(|e| match e {
         ImagesError::Lookup(e) => anyhow::Error::from(e),
         e => anyhow::Error::from(e),
     })?;
+    let shape = Shape {
+        trunc: !args.no_trunc,
+        show_digests: args.digests,
+        need_digest: args.digests || format.contains("{{.Digest}}"),
+        now,
+    };
     let mut rows = Vec::new();
     for image in &images {
-        let id = if args.no_trunc {
-            image.id().to_string()
-        } else {
-            image.id().short_id().to_owned()
-        };
-        let record = image.record;
-        let digest = record
-            .repo_digests
-            .first()
-            .and_then(|d| d.rsplit_once('@').map(|(_, d)| d.to_owned()))
-            .unwrap_or_else(|| "<none>".into());
-        let common = |repository: String, tag: String| Row {
-            repository,
-            tag,
-            digest: digest.clone(),
-            id: id.clone(),
-            created_since: since(record.created.as_deref(), now),
-            size: human_size(record.size()),
-        };
-        if image.names.is_empty() {
-            rows.push(common("<none>".into(), "<none>".into()));
-        }
+        shape.rows(image, &repo_digests(image, &filters), &mut rows);
+    }
+    format::render(&template, &rows, FIELDS, &mut std::io::stdout().lock())?;
+    Ok(crate::exit::SUCCESS)
+}
+
+struct Shape {
+    trunc: bool,
+    /// `--digests`: digest-only repositories get a row per digest.
+    show_digests: bool,
+    /// Rows carry the repository's digests (else `<none>`).
+    need_digest: bool,
+    now: jiff::Timestamp,
+}
+
+impl Shape {
+    /// Docker's `imageFormat` and `imageFormatTaggedAndDigest` for one image.
+    fn rows(&self, image: &Image<'_>, digests: &[lade_reference::Reference], out: &mut Vec<Value>) {
+        let mut tags: Vec<(String, Vec<String>)> = Vec::new();
         for name in &image.names {
-            let tag = name
-                .tag()
-                .map(|t| t.as_str().to_owned())
-                .unwrap_or_default();
-            rows.push(common(name.familiar_name(), tag));
+            let Some(tag) = name.tag() else { continue };
+            let repo = name.familiar_name();
+            match tags.iter_mut().find(|(r, _)| *r == repo) {
+                Some((_, t)) => t.push(tag.as_str().to_owned()),
+                None => tags.push((repo, vec![tag.as_str().to_owned()])),
+            }
+        }
+        let mut by_repo: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for d in digests {
+            if let Some(digest) = d.digest() {
+                by_repo
+                    .entry(d.familiar_name())
+                    .or_default()
+                    .push(digest.to_string());
+            }
+        }
+        if tags.is_empty() && by_repo.is_empty() {
+            out.push(self.row(image, "<none>", "<none>", "<none>"));
+            return;
+        }
+        for (repo, repo_tags) in &tags {
+            let digests = by_repo.remove(repo).unwrap_or_default();
+            for tag in repo_tags {
+                if !self.need_digest || digests.is_empty() {
+                    out.push(self.row(image, repo, tag, "<none>"));
+                    continue;
+                }
+                for d in &digests {
+                    out.push(self.row(image, repo, tag, d));
+                }
+            }
+        }
+        for (repo, digests) in &by_repo {
+            if self.show_digests {
+                for d in digests {
+                    out.push(self.row(image, repo, "<none>", d));
+                }
+            } else {
+                out.push(self.row(image, repo, "<none>", ""));
+            }
         }
     }
 
-    let mut out = io::stdout().lock();
-    if args.quiet {
-        let mut seen = std::collections::BTreeSet::new();
-        for r in &rows {
-            if seen.insert(r.id.clone()) {
-                writeln!(out, "{}", r.id)?;
-            }
-        }
-        return Ok(crate::exit::SUCCESS);
+    /// One row, with Docker's strings (`formatter.imageContext`). lade has no
+    /// containers, and `images` does not compute shared sizes (as Docker's does not):
+    /// those say `N/A`; `system df -v --format` has them.
+    fn row(&self, image: &Image<'_>, repo: &str, tag: &str, digest: &str) -> Value {
+        let id = if self.trunc {
+            image.id().short_id().to_owned()
+        } else {
+            image.id().to_string()
+        };
+        let record = image.record;
+        let created = record
+            .created
+            .as_deref()
+            .and_then(|c| c.parse::<jiff::Timestamp>().ok());
+        let size = human_size(record.size());
+        json!({
+            "Containers": "N/A",
+            "CreatedAt": go_time_local(created),
+            // Docker's zero time shows no age (the default table says N/A).
+            "CreatedSince": if created.is_some() { since(record.created.as_deref(), self.now) } else { String::new() },
+            "Digest": digest,
+            "ID": id,
+            "Repository": repo,
+            "SharedSize": "N/A",
+            "Size": size,
+            "Tag": tag,
+            "UniqueSize": "N/A",
+            "VirtualSize": size,
+        })
     }
-    let mut table: Vec<Vec<&str>> = Vec::new();
-    let mut header = vec!["REPOSITORY", "TAG"];
-    if args.digests {
-        header.push("DIGEST");
-    }
-    header.extend(["IMAGE ID", "CREATED", "SIZE"]);
-    table.push(header);
-    for r in &rows {
-        let mut line = vec![r.repository.as_str(), r.tag.as_str()];
-        if args.digests {
-            line.push(r.digest.as_str());
-        }
-        line.extend([r.id.as_str(), r.created_since.as_str(), r.size.as_str()]);
-        table.push(line);
-    }
-    write_table(&mut out, &table)?;
-    Ok(crate::exit::SUCCESS)
 }

@@ -25,6 +25,12 @@ pub fn serve(args: &ServeArgs, settings: &Settings) -> anyhow::Result<i32> {
     if args.no_access_log {
         config.access_log = false;
     }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        config.tls = Some(lade_server::TlsConfig {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
     let rt = crate::runtime()?;
     let root = config.root.display().to_string();
     rt.block_on(lade_server::serve(

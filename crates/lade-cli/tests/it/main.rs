@@ -13,14 +13,17 @@ mod support;
 
 mod check;
 mod df;
+mod format;
 mod history;
 mod images;
 mod import;
 mod peers;
 mod prune;
 mod pull;
+mod push;
 mod references;
 mod registry;
 mod rmi;
 mod tag;
+mod tls;
 mod token;

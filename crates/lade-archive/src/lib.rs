@@ -1,0 +1,1 @@
+//! docker-archive and OCI archives (being written).
