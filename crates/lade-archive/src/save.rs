@@ -138,7 +138,11 @@ impl SavePlan {
             docker_manifest.push(ManifestItem {
                 config: blob_path(&manifest.config.digest),
                 repo_tags: image.names.iter().map(Reference::familiar).collect(),
-                layers: manifest.layers.iter().map(|l| blob_path(&l.digest)).collect(),
+                layers: manifest
+                    .layers
+                    .iter()
+                    .map(|l| blob_path(&l.digest))
+                    .collect(),
                 layer_sources: None,
             });
         }

@@ -38,3 +38,20 @@ pub fn is_repository_path(s: &str) -> bool {
 pub fn is_tag(s: &str) -> bool {
     grammar::is_tag(s)
 }
+
+/// True when the first `/`-separated component of `s`, as the user typed it, names a
+/// registry: Docker's rule in `splitDockerDomain` (it contains `.` or `:`, is
+/// `localhost`, or has an uppercase letter), which podman's short-name check shares.
+/// `redis`, `team/app` and `redis:7` are short names; `docker.io/redis`,
+/// `localhost/app` and `registry:5000/app` are fully qualified.
+///
+/// ```
+/// assert!(!lade_reference::names_registry("team/app:1"));
+/// assert!(lade_reference::names_registry("localhost:5000/app"));
+/// ```
+pub fn names_registry(s: &str) -> bool {
+    let Some((first, _)) = s.split_once('/') else {
+        return false;
+    };
+    first == "localhost" || first.contains(['.', ':']) || first.chars().any(char::is_uppercase)
+}
