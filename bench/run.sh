@@ -4,14 +4,15 @@
 # the same disk, loopback TCP) measured in the same run on the same files, and writes
 # the table to docs/BENCHMARKS.md. See bench/README.md. Timings are never asserted.
 #
-#   bench/run.sh [--quick | --full] [--out FILE] [--note TEXT] [--keep]
+#   bench/run.sh [--quick | --full] [--out FILE] [--note TEXT] [--keep] [--no-build]
 #
 #   --quick   (default) a 256 MiB image of 8 layers, 5,000 small files, 3 runs each
 #   --full    a 1 GiB image of 8 layers, 20,000 small files, 5 runs each, podman and
 #             Docker as extra peers when they install and run here
 #   --out     where the markdown goes (default docs/BENCHMARKS.md)
 #   --note    a sentence added under the table (e.g. that the machine was shared)
-#   --keep    keep the work directory (target/bench) for a look afterwards
+#   --keep    keep the work directory (target/bench/run) for a look afterwards
+#   --no-build  use the lade and lade-bench already in target/release
 #
 # BENCH_LAYER_MIB, BENCH_FILES, BENCH_RUNS and BENCH_WRK_SECS override the mode's sizes
 # (for trying the script out on tiny inputs).
@@ -23,7 +24,7 @@ for v in BENCH_LAYER_MIB BENCH_FILES BENCH_RUNS BENCH_WRK_SECS; do
   if [ -n "${!v:-}" ]; then command_line="$v=${!v} $command_line"; fi
 done
 
-mode=quick out=docs/BENCHMARKS.md note="" keep=0
+mode=quick out=docs/BENCHMARKS.md note="" keep=0 build=1
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) mode=quick ;;
@@ -31,7 +32,8 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift ;;
     --note) note=$2; shift ;;
     --keep) keep=1 ;;
-    -h | --help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-build) build=0 ;;
+    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -86,10 +88,14 @@ if [ "$mode" = full ]; then
   fi
 fi
 
-say "building lade and lade-bench (release)"
-cargo build --release --locked -p lade-cli -p lade-bench >&2
 lade=$repo/target/release/lade
 lb=$repo/target/release/lade-bench
+if [ $build = 1 ]; then
+  say "building lade and lade-bench (release)"
+  cargo build --release --locked -p lade-cli -p lade-bench >&2
+fi
+[ -x "$lade" ] && [ -x "$lb" ] || { echo "bench/run.sh: $lade or $lb is missing: build them first" >&2; exit 1; }
+lade_built=$(date -u -r "$lade" +%Y-%m-%dT%H:%MZ)
 
 # ---------------------------------------------------------------------------------------
 # Work directory: on the same disk as the repository. Everything started is stopped on exit.
@@ -603,7 +609,7 @@ mkdir -p "$(dirname "$out")"
   echo "with the same crates lade uses; lade's ratio to them says how close it is to the limit."
   echo
   echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, $runs runs, wrk ${wrk_secs}s)"
-  echo "- lade: $rev, built with \`cargo build --release\`"
+  echo "- lade: $rev, built with \`cargo build --release\` at $lade_built"
   echo "- machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r), disk $disk ($fstype)"
   echo "- load average at start: $load_start; at end: $load_end"
   echo "- peers: skopeo $skopeo_version, docker-registry (distribution) $(docker-registry --version | awk '{print $3}'), $(wrk -v 2>&1 | head -1 | awk '{print "wrk", $2}')$([ "$want_podman" = 1 ] && echo ", $(podman --version)")$([ -n "$dockerd_pid" ] && echo ", dockerd $(dockerd --version | awk '{print $3}' | tr -d ,)")"

@@ -58,7 +58,7 @@ pub enum Command {
     /// Upload an image to a registry
     Push(PushArgs),
     /// Save one or more images to a tar archive
-    Save(NotYet),
+    Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
     Load(NotYet),
     /// Search for images in a registry
@@ -101,7 +101,7 @@ pub enum ImageCommand {
     /// Upload an image to a registry
     Push(PushArgs),
     /// Save one or more images to a tar archive
-    Save(NotYet),
+    Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
     Load(NotYet),
     /// Export an image's filesystem as a tar archive
@@ -123,6 +123,28 @@ pub enum SystemCommand {
 pub struct NotYet {
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
     pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SaveArgs {
+    /// Images to save (name, NAME:TAG, ID or ID prefix); a bare NAME saves all its tags
+    #[arg(required = true, value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Write to a file (a directory for --format oci-dir), instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Archive format
+    #[arg(long, default_value = "docker-archive", value_parser = ["docker-archive", "oci-archive", "oci-dir"])]
+    pub format: String,
+    /// Compress the whole archive
+    #[arg(long, value_name = "gzip|zstd", value_parser = ["gzip", "zstd"])]
+    pub compress: Option<String>,
+    /// Refuse images that are not of this platform (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
+    /// Do not show progress
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]

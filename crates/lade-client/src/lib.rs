@@ -8,6 +8,7 @@
 mod auth;
 mod credentials;
 mod error;
+mod registries_conf;
 mod registry;
 mod transport;
 mod upload;
@@ -15,6 +16,10 @@ mod upload;
 pub use auth::{Challenge, parse_challenge};
 pub use credentials::{Credential, CredentialSources, DOCKER_HUB_KEY, Saved, config_key};
 pub use error::{ApiError, ClientError};
+pub use registries_conf::{
+    ConfError, ConfPaths, Mirror, PullFromMirror, PullSource, RegistriesConf, RegistryEntry,
+    ResolveError, Resolved, ShortNameMode,
+};
 pub use registry::{
     BlobStream, CONFIG_LIMIT, FetchedManifest, MANIFEST_LIMIT, ManifestInfo, Registry, RetryPolicy,
     pull_scope,

@@ -15,8 +15,10 @@ pub mod pull;
 pub mod push;
 mod remove;
 pub mod rmi;
+pub mod save;
 pub mod search;
 pub mod tag;
+mod transfer;
 
 pub use df::{DiskUsage, ImageUsage, disk_usage};
 pub use filters::FilterError;
@@ -29,3 +31,4 @@ pub use prune::{
 pub use remove::{Freed, Removed};
 pub use rmi::{RmiError, RmiOptions, RmiReport, rmi};
 pub use tag::{TagError, tag};
+pub use transfer::{NoProgress, TransferProgress};

@@ -111,7 +111,10 @@ pub fn save(
         for (image, _) in &images {
             let record = &state.meta.images[&image.digest];
             let actual = Platform::parse(&record.platform);
-            if actual.as_ref().map_or(true, |a| wanted.match_rank(a).is_none()) {
+            if actual
+                .as_ref()
+                .map_or(true, |a| wanted.match_rank(a).is_none())
+            {
                 return Err(SaveError::PlatformMismatch {
                     image: image.digest.to_string(),
                     wanted: wanted.to_string(),
@@ -148,30 +151,44 @@ fn write_stream(
     compress: Option<StreamCompression>,
     progress: &dyn TransferProgress,
 ) -> Result<(), SaveError> {
-    let buffered = |w| BufWriter::with_capacity(BUFFER, CountingWriter::new(w, progress));
-    let unbuffer = |w: BufWriter<_>| w.into_inner().map_err(|e| SaveError::Output(e.into_error()));
     match compress {
         None => {
-            let mut w = unbuffer(plan.write_tar(store, buffered(out))?)?;
+            let w = tar_through(plan, store, out, progress)?;
             w.flush()?;
         }
         Some(StreamCompression::Gzip) => {
             let gz = flate2::write::GzEncoder::new(out, flate2::Compression::fast());
-            let counting = unbuffer(plan.write_tar(store, buffered(gz))?)?;
-            counting.inner.finish()?.flush()?;
+            tar_through(plan, store, gz, progress)?.finish()?.flush()?;
         }
         Some(StreamCompression::Zstd) => {
             let zst = zstd::stream::write::Encoder::new(out, 3)?;
-            let counting = unbuffer(plan.write_tar(store, buffered(zst))?)?;
-            counting.inner.finish()?.flush()?;
+            tar_through(plan, store, zst, progress)?.finish()?.flush()?;
         }
     }
     Ok(())
 }
 
+/// Writes the tar into `out` (buffered, counted); returns `out` to be finished.
+fn tar_through<W: Write>(
+    plan: &SavePlan,
+    store: &Store,
+    out: W,
+    progress: &dyn TransferProgress,
+) -> Result<W, SaveError> {
+    let buffered = BufWriter::with_capacity(BUFFER, CountingWriter::new(out, progress));
+    let buffered = plan.write_tar(store, buffered)?;
+    let counting = buffered
+        .into_inner()
+        .map_err(|e| SaveError::Output(e.into_error()))?;
+    Ok(counting.inner)
+}
+
 /// The images `what` names, each with the names to save it under, in the order first
 /// named; an image named twice is saved once.
-fn select(state: &State, what: &[String]) -> Result<Vec<(Descriptor, Vec<Reference>)>, LookupError> {
+fn select(
+    state: &State,
+    what: &[String],
+) -> Result<Vec<(Descriptor, Vec<Reference>)>, LookupError> {
     let mut out: Vec<(Descriptor, Vec<Reference>)> = Vec::new();
     let mut add = |descriptor: &Descriptor, record_platform: &str, name: Option<Reference>| {
         let i = match out.iter().position(|(d, _)| d.digest == descriptor.digest) {

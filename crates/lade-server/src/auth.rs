@@ -21,6 +21,9 @@ pub struct AuthConfig {
     #[serde(default)]
     pub htpasswd: Option<PathBuf>,
     /// Repository patterns (`name`, `team/*`, `*`) anyone may pull without credentials.
+    /// Docker asks for credentials as soon as `/v2/` challenges it, so Docker clients
+    /// pull anonymously only in token mode (they get an anonymous token); lade and
+    /// skopeo do in both modes.
     #[serde(default)]
     pub anonymous_pull: Vec<String>,
     /// Issue bearer tokens from `/token` instead of asking for Basic credentials.

@@ -117,7 +117,13 @@ async fn route(
         return token(state, query, authz);
     }
     let (access, repo) = access_for(&route, method, query);
-    match state.auth.check(authz, access, repo) {
+    // Search answers everyone, listing only what the caller may pull.
+    let verdict = if route == Route::Search {
+        Verdict::Allowed
+    } else {
+        state.auth.check(authz, access, repo)
+    };
+    match verdict {
         Verdict::Allowed => {}
         Verdict::Denied => return Err(ApiError::new(Code::Denied)),
         Verdict::Unauthenticated => {
@@ -157,7 +163,7 @@ async fn route(
         }
         (Route::Metrics, Method::GET) => Ok(metrics(s)),
         (Route::Catalog, Method::GET) => catalog(s, query),
-        (Route::Search, Method::GET) => search::search(s, query).await,
+        (Route::Search, Method::GET) => search::search(s, query, authz).await,
         (Route::Tags { name }, Method::GET) => tags(s, &name, query),
         (Route::Manifest { name, reference }, Method::GET | Method::HEAD) => {
             get_manifest(s, &name, &reference, method == Method::HEAD)

@@ -9,7 +9,11 @@ use lade_oci::{ANNOTATION_DESCRIPTION, ImageConfig, Manifest};
 use crate::AppState;
 use crate::error::ApiError;
 
-pub(crate) async fn search(s: &AppState, query: &str) -> Result<Response, ApiError> {
+pub(crate) async fn search(
+    s: &AppState,
+    query: &str,
+    authz: Option<&str>,
+) -> Result<Response, ApiError> {
     let param = |k: &str| crate::handlers::query_param(query, k);
     let q = param("q").unwrap_or_default().to_ascii_lowercase();
     let n: usize = param("n")
@@ -25,6 +29,9 @@ pub(crate) async fn search(s: &AppState, query: &str) -> Result<Response, ApiErr
         .catalog()?
         .into_iter()
         .filter(|name| name.contains(&q))
+        .filter(|name| {
+            s.auth.check(authz, crate::Access::Pull, Some(name)) == crate::auth::Verdict::Allowed
+        })
         .collect();
     let results: Vec<serde_json::Value> = names
         .iter()

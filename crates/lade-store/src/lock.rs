@@ -27,3 +27,18 @@ pub(crate) fn lock(path: &Path, exclusive: bool) -> std::io::Result<LockGuard> {
     res.map_err(|e| annotate(e, "lock", path))?;
     Ok(LockGuard { _file: file })
 }
+
+/// Takes the lock at `path` exclusively if nobody holds it; `None` when it is busy.
+pub(crate) fn try_lock_exclusive(path: &Path) -> std::io::Result<Option<LockGuard>> {
+    let file = fs_err::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)?;
+    match file.file().try_lock() {
+        Ok(()) => Ok(Some(LockGuard { _file: file })),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(annotate(e, "lock", path)),
+    }
+}

@@ -8,7 +8,7 @@ use lade_reference::Digest;
 
 use crate::blob::{BlobWriter, sha256_of_reader};
 use crate::fsutil::{annotate, write_atomic};
-use crate::lock::{LockGuard, lock};
+use crate::lock::{LockGuard, lock, try_lock_exclusive};
 use crate::meta::{ImageRecord, LayerRecord, Meta};
 use crate::{State, StoreError};
 
@@ -243,6 +243,13 @@ impl Store {
         Ok(GcGuard {
             _gc: lock(&self.lade_dir().join("gc.lock"), true)?,
         })
+    }
+
+    /// The lock under which blobs may be deleted, if no write session runs now; `None`
+    /// instead of waiting (for tidying that can be left to `system prune`).
+    pub fn try_gc_lock(&self) -> Result<Option<GcGuard>, StoreError> {
+        self.ensure_lade_dir()?;
+        Ok(try_lock_exclusive(&self.lade_dir().join("gc.lock"))?.map(|g| GcGuard { _gc: g }))
     }
 
     /// Deletes a blob. Needs the [`GcGuard`]. A blob that is already gone is not an error.

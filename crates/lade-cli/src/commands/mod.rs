@@ -13,6 +13,7 @@ mod pull;
 mod push;
 mod registry;
 mod rmi;
+mod save;
 mod search;
 mod tag;
 
@@ -38,7 +39,7 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Image(ImageCommand::Prune(a)) => prune::run_image(&a, settings),
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&a, settings),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&a, settings),
-        Command::Save(_) | Command::Image(ImageCommand::Save(_)) => not_yet("save"),
+        Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(&a, settings),
         Command::Load(_) | Command::Image(ImageCommand::Load(_)) => not_yet("load"),
         Command::Image(ImageCommand::Export(_)) => not_yet("image export"),
         Command::Search(a) => search::run(&a, settings),

@@ -240,23 +240,34 @@ fn images_fields_and_flags() {
         .stdout,
         "TAG       DIGEST\n1         <none>\n2         <none>\n"
     );
-    // Docker's functions and the header they give.
+    // Docker's functions, and the header they give.
     assert_eq!(
         run(
             &t,
             &[
                 "images",
                 "--format",
-                "table {{upper .Repository}}\\t{{.Size | printf \"%q\"}}",
+                "table {{upper .Repository}}\\t{{.Tag}}",
                 "other"
             ]
         )
         .ok()
         .stdout,
-        format!(
-            "REPOSITORY   SIZE\nOTHER        \"{}\"\n",
-            human(image_tar(2).len() as u64)
+        "REPOSITORY   TAG\nOTHER        latest\n"
+    );
+    assert_eq!(
+        run(
+            &t,
+            &[
+                "images",
+                "--format",
+                "{{.Size | printf \"%q\"}} {{json .Tag}}",
+                "other"
+            ]
         )
+        .ok()
+        .stdout,
+        format!("\"{}\" \"latest\"\n", human(image_tar(2).len() as u64))
     );
     // A table over no image is its header.
     assert_eq!(
@@ -283,10 +294,17 @@ fn images_digest_rows() {
     let other_manifest = manifest_of(&t, "docker.io/library/other:latest");
     let meta_path = t.root().join("lade/meta.json");
     let mut meta = json(&std::fs::read_to_string(&meta_path).unwrap());
-    meta["images"][&app_manifest]["repo_digests"] =
-        serde_json::json!([format!("docker.io/library/app@{app_manifest}")]);
-    meta["images"][&other_manifest]["repo_digests"] =
-        serde_json::json!([format!("docker.io/library/pinned@{other_manifest}")]);
+    for record in meta["images"].as_array_mut().unwrap() {
+        let m = record["manifest"].as_str().unwrap().to_owned();
+        let name = if m == app_manifest {
+            "app"
+        } else if m == other_manifest {
+            "pinned"
+        } else {
+            continue;
+        };
+        record["repo_digests"] = serde_json::json!([format!("docker.io/library/{name}@{m}")]);
+    }
     std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
 
     let rows = |args: &[&str]| {
@@ -299,15 +317,30 @@ fn images_digest_rows() {
         run(&t, &full).ok().stdout
     };
     let (a, o) = (short(&app), short(&other));
-    // Without digests asked for: `<none>` for tags, `""` for a repository without tags.
+    // `{{.Digest}}` in the format is enough to show them (Docker's needDigest).
+    for args in [&["app"][..], &["--digests", "app"]] {
+        assert_eq!(
+            rows(args),
+            format!("app 1 {app_manifest} {a}\napp 2 {app_manifest} {a}\n")
+        );
+    }
+    // Otherwise `<none>` (json names no field).
+    let line = run(&t, &["images", "--format", "json", "app:1"])
+        .ok()
+        .stdout;
+    assert_eq!(json(&line)["Digest"], "<none>");
+    let lines = run(&t, &["images", "--digests", "--format", "json", "app"])
+        .ok()
+        .stdout;
     assert_eq!(
-        rows(&["app"]),
-        format!("app 1 <none> {a}\napp 2 <none> {a}\n")
+        json(lines.lines().next().unwrap())["Digest"],
+        app_manifest.as_str()
     );
-    assert_eq!(
-        rows(&["--digests", "app"]),
-        format!("app 1 {app_manifest} {a}\napp 2 {app_manifest} {a}\n")
-    );
+    // A tag filter keeps no digest (Docker filters them as references).
+    let line = run(&t, &["images", "--digests", "--format", "json", "app:1"])
+        .ok()
+        .stdout;
+    assert_eq!(json(&line)["Digest"], "<none>");
     assert_eq!(rows(&["other"]), format!("other latest <none> {o}\n"));
     assert_eq!(
         rows(&["--digests", "--filter", "reference=*"]),
@@ -327,14 +360,8 @@ fn images_digest_rows() {
     )
     .ok()
     .stdout;
+    // A repository known only by digest: tag `<none>`, and no digest without --digests.
     assert!(plain.contains("pinned|<none>|\n"), "{plain}");
-    // `{{.Digest}}` in the format is enough to show them (Docker's needDigest).
-    assert_eq!(
-        run(&t, &["images", "app:1", "--format", "{{.Digest}}"])
-            .ok()
-            .stdout,
-        format!("{app_manifest}\n")
-    );
     // inspect shows them familiar, as Docker does.
     assert_eq!(
         run(&t, &["inspect", "-f", "{{index .RepoDigests 0}}", "app:1"])
@@ -356,7 +383,7 @@ fn images_bad_templates() {
         ),
         (
             "table {{.ID}",
-            "template parsing error: template: :1: unexpected \"}\" in operand",
+            "template parsing error: template: :1: bad character U+007D '}'",
         ),
         (
             "{{nofunc .ID}}",
@@ -581,7 +608,7 @@ fn inspect_errors() {
         run(&t, &["image", "inspect", "--format", "{{.Id}", "nothere"]),
         64,
         "",
-        "template parsing error: template: :1: unexpected \"}\" in operand",
+        "template parsing error: template: :1: bad character U+007D '}'",
     );
     // A missing key is an error (Docker's `missingkey=error`); nothing printed for the
     // image, an empty line as Docker prints.

@@ -11,8 +11,10 @@
 mod registry_support;
 mod support;
 
+mod archive;
 mod check;
 mod df;
+mod docker;
 mod format;
 mod history;
 mod images;
