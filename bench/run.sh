@@ -19,7 +19,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
-command_line="bench/run.sh $*"
+quote() { # a word as a shell would need it typed
+  if [[ $1 =~ ^[A-Za-z0-9_./:=+,-]+$ ]]; then printf '%s' "$1"; else
+    local w=${1//\\/\\\\}; w=${w//\"/\\\"}; w=${w//\$/\\\$}; w=${w//\`/\\\`}; printf '"%s"' "$w"; fi
+}
+command_line="bench/run.sh"
+for a in "$@"; do command_line="$command_line $(quote "$a")"; done
 for v in BENCH_LAYER_MIB BENCH_FILES BENCH_RUNS BENCH_WRK_SECS; do
   if [ -n "${!v:-}" ]; then command_line="$v=${!v} $command_line"; fi
 done

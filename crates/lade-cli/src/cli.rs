@@ -60,7 +60,7 @@ pub enum Command {
     /// Save one or more images to a tar archive
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
-    Load(NotYet),
+    Load(LoadArgs),
     /// Search for images in a registry
     Search(SearchArgs),
     /// Log in to a registry
@@ -103,7 +103,7 @@ pub enum ImageCommand {
     /// Save one or more images to a tar archive
     Save(SaveArgs),
     /// Load an image from a tar archive or STDIN
-    Load(NotYet),
+    Load(LoadArgs),
     /// Export an image's filesystem as a tar archive
     Export(NotYet),
 }
@@ -145,6 +145,19 @@ pub struct SaveArgs {
     /// Do not show progress
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Read from a tar archive file (plain, gzip, zstd or xz) or an OCI layout directory, instead of STDIN
+    #[arg(short, long, value_name = "FILE|DIR")]
+    pub input: Option<PathBuf>,
+    /// Suppress the load progress
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Take this platform from multi-platform images, and refuse images of another (os/arch[/variant])
+    #[arg(long)]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Args)]

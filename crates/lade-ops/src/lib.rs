@@ -8,6 +8,7 @@ pub mod filters;
 pub mod history;
 pub mod images;
 pub mod import;
+pub mod load;
 pub mod lookup;
 pub mod manifest;
 pub mod prune;

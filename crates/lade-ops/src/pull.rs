@@ -142,11 +142,32 @@ pub enum PullError {
         #[source]
         source: StoreError,
     },
+    #[error("no registry to pull {reference} from")]
+    NoSource { reference: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
-/// Pulls `reference` (normalized; a tag is added when it has neither tag nor digest).
+/// One place to pull from: a registry and the repository there. A mirror's (or a
+/// relocated registry's) repository may differ from the reference's: registries.conf
+/// rewrites the prefix. The image is stored under the reference's name whatever the
+/// source.
+#[derive(Debug, Clone)]
+pub struct Source<'a> {
+    pub registry: &'a Registry,
+    pub repository: String,
+    /// A mirror: its failure is reported and the next source tried.
+    pub mirror: bool,
+}
+
+impl std::fmt::Display for Source<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.registry.host(), self.repository)
+    }
+}
+
+/// Pulls `reference` (normalized; a tag is added when it has neither tag nor digest)
+/// from its own registry.
 ///
 /// Blocking: network calls run on `rt` (which must not be the calling thread's own
 /// runtime), layers download on a few scoped threads that write straight to disk.
@@ -158,12 +179,61 @@ pub fn pull(
     progress: &dyn PullProgress,
     rt: &Handle,
 ) -> Result<Pulled, PullError> {
+    let source = Source {
+        registry,
+        repository: reference.path().to_owned(),
+        mirror: false,
+    };
+    pull_from(store, &[source], reference, opts, progress, rt)
+}
+
+/// Pulls `reference` from the first of `sources` that serves it (mirrors first, as
+/// registries.conf orders them): any failure of a source but a local one (the store)
+/// is reported as a warning and the next source tried; the last source's error is the
+/// pull's. Layers fetched from a failed source are kept and reused.
+pub fn pull_from(
+    store: &Store,
+    sources: &[Source<'_>],
+    reference: &Reference,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+    rt: &Handle,
+) -> Result<Pulled, PullError> {
+    for (i, source) in sources.iter().enumerate() {
+        match pull_one(store, source, reference, opts, progress, rt) {
+            Ok(pulled) => return Ok(pulled),
+            Err(e @ PullError::Store(_)) => return Err(e),
+            Err(e) if i + 1 < sources.len() => {
+                let what = if source.mirror { "mirror " } else { "" };
+                progress.event(PullEvent::Warning(format!(
+                    "failed to pull {} from {what}{source}, trying {}: {e}",
+                    reference.familiar(),
+                    sources[i + 1]
+                )));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(PullError::NoSource {
+        reference: reference.familiar(),
+    })
+}
+
+fn pull_one(
+    store: &Store,
+    source: &Source<'_>,
+    reference: &Reference,
+    opts: &PullOptions,
+    progress: &dyn PullProgress,
+    rt: &Handle,
+) -> Result<Pulled, PullError> {
+    let registry = source.registry;
     let reference = if reference.digest().is_some() {
         reference.clone()
     } else {
         reference.clone().with_default_tag()
     };
-    let repo = reference.path().to_owned();
+    let repo = source.repository.clone();
     let shown = reference.familiar();
     let wanted = opts.platform.clone().unwrap_or_else(Platform::host);
     let by_digest = reference.digest().cloned();
@@ -197,7 +267,7 @@ pub fn pull(
 
     progress.event(PullEvent::Pulling {
         what: tag_or_digest.clone(),
-        repository: repo.clone(),
+        repository: reference.path().to_owned(),
     });
 
     // 2. The manifest, and from an index the chosen platform's manifest.

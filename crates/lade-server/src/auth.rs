@@ -134,6 +134,11 @@ impl Auth {
         self.enabled
     }
 
+    /// True when some repositories may be pulled without credentials.
+    pub fn has_anonymous_pull(&self) -> bool {
+        !self.anonymous_pull.is_empty()
+    }
+
     /// True when clients must fetch bearer tokens from `/token`.
     pub fn token_mode(&self) -> bool {
         self.enabled && self.token

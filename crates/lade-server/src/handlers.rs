@@ -117,8 +117,9 @@ async fn route(
         return token(state, query, authz);
     }
     let (access, repo) = access_for(&route, method, query);
-    // Search answers everyone, listing only what the caller may pull.
-    let verdict = if route == Route::Search {
+    // Search lists only what the caller may pull; without credentials it answers only
+    // when something is open to anonymous pulls.
+    let verdict = if route == Route::Search && authz.is_none() && state.auth.has_anonymous_pull() {
         Verdict::Allowed
     } else {
         state.auth.check(authz, access, repo)

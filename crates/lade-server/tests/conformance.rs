@@ -1810,7 +1810,6 @@ async fn auth_every_endpoint_refuses_missing_or_wrong_credentials() {
         ("PATCH", session.clone()),
         ("PUT", with_query(&session, "digest", &config)),
         ("DELETE", session.clone()),
-        ("GET", "/v1/search?q=app".into()),
         ("GET", "/metrics".into()),
         // Anonymous pull of public/* does not open pushes or deletes there.
         ("PUT", "/v2/public/app/manifests/v1".into()),
@@ -1818,6 +1817,21 @@ async fn auth_every_endpoint_refuses_missing_or_wrong_credentials() {
         ("POST", "/v2/public/app/blobs/uploads/".into()),
         ("DELETE", format!("/v2/public/app/blobs/{config}")),
     ];
+    // Search: anonymous callers see only what they may pull; wrong credentials are refused.
+    let resp = r
+        .send(req("GET", "/v1/search?q=app").body(Vec::new()))
+        .await;
+    assert_eq!(resp.status, StatusCode::OK);
+    let body = String::from_utf8_lossy(&resp.body).into_owned();
+    assert!(!body.contains("private"), "{body}");
+    let resp = r
+        .send(
+            req("GET", "/v1/search?q=app")
+                .header("authorization", basic("alice", "wrong"))
+                .body(Vec::new()),
+        )
+        .await;
+    assert_eq!(resp.status, StatusCode::UNAUTHORIZED);
     let credentials = [
         None,
         Some(basic("alice", "wrong")),

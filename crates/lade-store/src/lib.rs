@@ -20,6 +20,8 @@
 //!     tmp/                   blobs being written; renamed into blobs/ once verified
 //!     partial/<hex>          downloads of known digests that stopped midway, resumed by
 //!                            the next pull (each locked by the process writing it)
+//!     manifests/<name>.json  manifest lists being assembled (`lade manifest create`),
+//!                            one versioned file per list (see `manifest_list.rs`)
 //! ```
 //!
 //! Invariants:
@@ -39,6 +41,7 @@ mod error;
 mod fsutil;
 mod gc;
 mod lock;
+mod manifest_list;
 mod meta;
 mod partial;
 mod state;
@@ -47,6 +50,7 @@ mod store;
 pub use blob::{BlobWriter, sha256_hex_of};
 pub use check::{CheckReport, Problem};
 pub use error::StoreError;
+pub use manifest_list::{ListEntry, MANIFEST_LIST_VERSION, ManifestList};
 pub use meta::{ImageRecord, LayerRecord, META_VERSION, Meta};
 pub use partial::{Resumable, ResumableBlob};
 pub use state::{Image, State};

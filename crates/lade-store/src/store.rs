@@ -93,7 +93,7 @@ impl Store {
     }
 
     /// Creates `lade/` in a layout another tool made, on the first write.
-    fn ensure_lade_dir(&self) -> Result<(), StoreError> {
+    pub(crate) fn ensure_lade_dir(&self) -> Result<(), StoreError> {
         if !self.tmp_dir().is_dir() {
             fs_err::create_dir_all(self.tmp_dir())?;
             fs_err::create_dir_all(self.blobs_dir())?;

@@ -90,7 +90,10 @@ impl<'i, 's> Collected<'i, 's> {
                 other => {
                     return Err(ArchiveError::hostile(
                         shown,
-                        format!("is a {} entry, which no image archive has", kind_name(other)),
+                        format!(
+                            "is a {} entry, which no image archive has",
+                            kind_name(other)
+                        ),
                     ));
                 }
             }
@@ -151,8 +154,8 @@ impl<'i, 's> Collected<'i, 's> {
     }
 
     fn link(&mut self, path: &str, target: &[u8], symbolic: bool) -> Result<(), ArchiveError> {
-        let target =
-            path::link_target(path, target, symbolic).map_err(|why| ArchiveError::hostile(path, why))?;
+        let target = path::link_target(path, target, symbolic)
+            .map_err(|why| ArchiveError::hostile(path, why))?;
         if self.files.contains_key(path) {
             return Err(ArchiveError::Duplicate { path: path.into() });
         }
@@ -189,7 +192,12 @@ impl<'i, 's> Collected<'i, 's> {
         }
     }
 
-    fn small(&mut self, path: &str, size: u64, data: &mut dyn Read) -> Result<Vec<u8>, ArchiveError> {
+    fn small(
+        &mut self,
+        path: &str,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<Vec<u8>, ArchiveError> {
         if size > METADATA_LIMIT {
             return Err(ArchiveError::TooLarge {
                 path: path.into(),
@@ -229,20 +237,22 @@ impl<'i, 's> Collected<'i, 's> {
         let store = self.ingest.store();
         let (actual, compression) = if store.has_blob(digest) {
             let mut sink = HashSink::default();
-            let (got, kind) = copy_sniffing(path, size, data, &mut sink)?;
+            let (got, kind) = copy_sniffing(size, data, &mut sink)?;
             if got != size {
                 return Err(truncated(path, got, size));
             }
             (sink.digest(), kind)
         } else {
             let mut writer = self.ingest.blob_writer()?;
-            let (got, kind) = copy_sniffing(path, size, data, &mut writer)?;
+            let (got, kind) = copy_sniffing(size, data, &mut writer)?;
             if got != size {
                 return Err(truncated(path, got, size));
             }
             let actual = writer.digest();
             if &actual == digest {
-                writer.commit(Some((digest, size))).map_err(|e| blob_error(path, e))?;
+                writer
+                    .commit(Some((digest, size)))
+                    .map_err(|e| blob_error(path, e))?;
                 self.new_blobs.insert(digest.clone());
             }
             (actual, kind)
@@ -266,56 +276,47 @@ impl<'i, 's> Collected<'i, 's> {
     /// digest of its bytes, with the digest of its uncompressed content (its diff ID)
     /// worked out on the way, so that the config's `diff_ids` can be checked later
     /// whichever comes first in the archive.
-    fn unnamed_blob(&mut self, path: &str, size: u64, data: &mut dyn Read) -> Result<Blob, ArchiveError> {
+    fn unnamed_blob(
+        &mut self,
+        path: &str,
+        size: u64,
+        data: &mut dyn Read,
+    ) -> Result<Blob, ArchiveError> {
         let mut writer = self.ingest.blob_writer()?;
+        let mut limited = data.take(size);
         let mut head = Vec::with_capacity(6);
-        (&mut *data)
-            .take(6.min(size))
+        (&mut limited)
+            .take(6)
             .read_to_end(&mut head)
             .map_err(ArchiveError::Read)?;
         let compression = sniff_bytes(&head);
-        writer.write_all(&head).map_err(store_io)?;
-        let rest = &mut io::Cursor::new(std::mem::take(&mut head)).chain(data.take(size - head_len(size)));
-        let _ = rest;
-        let got;
-        let diff_id;
-        let mut reader = io::Cursor::new(Vec::new()).chain(&mut *data);
-        let _ = &mut reader;
-        let mut limited = (&mut *data).take(size.saturating_sub(writer.size()));
-        match compression {
-            Sniffed::Plain => {
-                let (n, _) = copy_sniffing(path, size, &mut limited, &mut writer)?;
-                got = writer.size();
-                let _ = n;
-                diff_id = None;
-            }
+        let mut source = io::Cursor::new(head).chain(limited);
+        let diff_id = match compression {
             Sniffed::Gzip | Sniffed::Zstd | Sniffed::Xz => {
-                let written = writer.size();
                 let mut tee = Tee {
-                    inner: io::Cursor::new(Vec::new()).chain(&mut limited),
+                    inner: source,
                     writer: &mut writer,
-                    error: None,
+                    write_error: None,
                 };
-                let mut uncompressed = HashSink::default();
-                let prefix_len = written as usize;
-                let _ = prefix_len;
-                let result = decode_into(&mut tee, compression, &mut uncompressed);
+                let mut plain = HashSink::default();
+                let decoded =
+                    decoder(&mut tee, compression).and_then(|mut d| io::copy(&mut d, &mut plain));
+                // What the decoder left: padding after the stream, or everything after
+                // the point where it gave up.
                 let drained = io::copy(&mut tee, &mut io::sink());
-                if let Some(e) = tee.error.take() {
+                if let Some(e) = tee.write_error.take() {
                     return Err(store_io(e));
                 }
                 drained.map_err(ArchiveError::Read)?;
-                got = writer.size();
-                diff_id = result.ok().map(|()| (uncompressed.digest(), uncompressed.size));
+                decoded.ok().map(|_| (plain.digest(), plain.size))
             }
-            Sniffed::Bzip2 => {
-                let _ = copy_sniffing(path, size, &mut limited, &mut writer)?;
-                got = writer.size();
-                diff_id = None;
+            Sniffed::Plain | Sniffed::Bzip2 => {
+                copy(&mut source, &mut writer)?;
+                None
             }
-        }
-        if got != size {
-            return Err(truncated(path, got, size));
+        };
+        if writer.size() != size {
+            return Err(truncated(path, writer.size(), size));
         }
         let digest = writer.digest();
         let existed = self.ingest.store().has_blob(&digest);
@@ -336,6 +337,166 @@ impl<'i, 's> Collected<'i, 's> {
     }
 }
 
-fn head_len(size: u64) -> u64 {
-    6.min(size)
+/// Copies `size` bytes of `data` into `sink`; returns how many came (fewer when the
+/// input ended early) and the compression the first bytes show.
+fn copy_sniffing(
+    size: u64,
+    data: &mut dyn Read,
+    sink: &mut dyn Write,
+) -> Result<(u64, Sniffed), ArchiveError> {
+    let mut limited = data.take(size);
+    let mut head = Vec::with_capacity(6);
+    (&mut limited)
+        .take(6)
+        .read_to_end(&mut head)
+        .map_err(ArchiveError::Read)?;
+    let kind = sniff_bytes(&head);
+    sink.write_all(&head).map_err(store_io)?;
+    let rest = copy(&mut limited, sink)?;
+    Ok((head.len() as u64 + rest, kind))
+}
+
+/// Copies to the end of `src`, telling a failure to read the archive from a failure
+/// to write the store.
+fn copy(src: &mut dyn Read, dst: &mut dyn Write) -> Result<u64, ArchiveError> {
+    let mut buf = vec![0u8; CHUNK];
+    let mut total = 0u64;
+    loop {
+        let n = match src.read(&mut buf) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ArchiveError::Read(e)),
+        };
+        dst.write_all(&buf[..n]).map_err(store_io)?;
+        total += n as u64;
+    }
+}
+
+/// Reads from `inner` and writes every byte read into `writer` as well.
+struct Tee<'w, R> {
+    inner: R,
+    writer: &'w mut BlobWriter,
+    write_error: Option<io::Error>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Err(e) = self.writer.write_all(&buf[..n]) {
+            let copy = io::Error::new(e.kind(), e.to_string());
+            self.write_error = Some(e);
+            return Err(copy);
+        }
+        Ok(n)
+    }
+}
+
+/// Hashes and counts what is written into it.
+#[derive(Default)]
+pub(crate) struct HashSink {
+    hasher: Sha256,
+    pub size: u64,
+}
+
+impl HashSink {
+    pub fn digest(&self) -> Digest {
+        Digest::from_sha256_bytes(&self.hasher.clone().finalize().into())
+    }
+}
+
+impl Write for HashSink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.hasher.update(buf);
+        self.size += buf.len() as u64;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The digest a `blobs/<algorithm>/<hex>` path names.
+fn named_digest(path: &str, rest: &str) -> Result<Digest, ArchiveError> {
+    let Some((algorithm, hex)) = rest.split_once('/') else {
+        return Err(ArchiveError::invalid(
+            path,
+            "a file directly under blobs/ (expected blobs/sha256/<hex>)",
+        ));
+    };
+    if algorithm != "sha256" {
+        return Err(ArchiveError::invalid(
+            path,
+            format!("{algorithm} blobs are not supported; lade stores sha256 blobs only"),
+        ));
+    }
+    Digest::parse(&format!("sha256:{hex}"))
+        .map_err(|e| ArchiveError::invalid(path, format!("the name is not a digest: {e}")))
+}
+
+/// Files kept in memory: the metadata of image layouts and docker-archives.
+fn is_metadata(path: &str) -> bool {
+    let name = path::file_name(path);
+    matches!(path, "oci-layout" | "repositories")
+        || name.ends_with(".json")
+        || name == "json"
+        || name == "VERSION"
+}
+
+fn same(a: &Content, b: &Content) -> bool {
+    match (a, b) {
+        (Content::Blob(a), Content::Blob(b)) => a.digest == b.digest,
+        (Content::Small(a), Content::Small(b)) => a == b,
+        _ => false,
+    }
+}
+
+fn truncated(path: &str, got: u64, want: u64) -> ArchiveError {
+    ArchiveError::Truncated {
+        path: path.into(),
+        got,
+        want,
+    }
+}
+
+fn store_io(e: io::Error) -> ArchiveError {
+    ArchiveError::Store(StoreError::Io(e))
+}
+
+/// A verification failure of a blob is the archive's fault, not the store's.
+fn blob_error(path: &str, e: StoreError) -> ArchiveError {
+    match e {
+        StoreError::DigestMismatch { expected, actual } => ArchiveError::BlobMismatch {
+            path: path.into(),
+            expected,
+            actual,
+        },
+        StoreError::SizeMismatch {
+            expected, actual, ..
+        } => truncated(path, actual, expected),
+        e => ArchiveError::Store(e),
+    }
+}
+
+/// An error of the tar reader: the input ended, or is not a tar at all.
+pub(crate) fn tar_error(e: io::Error) -> ArchiveError {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => ArchiveError::Read(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "unexpected end of input (is the archive truncated?)",
+        )),
+        io::ErrorKind::Other => ArchiveError::NotTar(e),
+        _ => ArchiveError::Read(e),
+    }
+}
+
+fn kind_name(kind: tar::EntryType) -> &'static str {
+    match kind {
+        tar::EntryType::Char => "character device",
+        tar::EntryType::Block => "block device",
+        tar::EntryType::Fifo => "fifo",
+        tar::EntryType::GNUSparse => "sparse file",
+        _ => "special",
+    }
 }

@@ -6,6 +6,7 @@ mod history;
 mod images;
 mod import;
 mod inspect;
+mod load;
 mod login;
 mod manifest;
 mod prune;
@@ -40,7 +41,7 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Pull(a) | Command::Image(ImageCommand::Pull(a)) => pull::run(&a, settings),
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&a, settings),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(&a, settings),
-        Command::Load(_) | Command::Image(ImageCommand::Load(_)) => not_yet("load"),
+        Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(&a, settings),
         Command::Image(ImageCommand::Export(_)) => not_yet("image export"),
         Command::Search(a) => search::run(&a, settings),
         Command::Login(a) => login::login(&a, settings),

@@ -82,6 +82,10 @@ pub struct Exchange {
     /// The registry's `Docker-Content-Digest` header.
     pub digest: Option<String>,
     pub fault: Option<Fault>,
+    /// The request's `Authorization` header.
+    pub authorization: Option<String>,
+    /// The response body of token requests (paths starting `/token`).
+    pub token_body: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Default)]
@@ -251,7 +255,8 @@ fn read_head(r: &mut impl BufRead) -> std::io::Result<Option<Head>> {
             return Ok(Some(head));
         }
         if let Some((k, v)) = h.split_once(':') {
-            head.headers.push((k.trim().to_owned(), v.trim().to_owned()));
+            head.headers
+                .push((k.trim().to_owned(), v.trim().to_owned()));
         }
     }
 }
@@ -289,7 +294,10 @@ fn read_body(r: &mut impl BufRead, head: &Head, to_eof: bool) -> std::io::Result
     {
         return read_chunked(r);
     }
-    if let Some(n) = head.get("content-length").and_then(|v| v.parse::<usize>().ok()) {
+    if let Some(n) = head
+        .get("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
         let mut body = vec![0; n];
         r.read_exact(&mut body)?;
         return Ok(body);
@@ -367,6 +375,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
                     status: None,
                     digest: None,
                     fault,
+                    authorization: None,
+                    token_body: None,
                 });
                 // Closing with unread data in the receive buffer sends RST.
                 drop(reader);
@@ -391,6 +401,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             status: None,
             digest: None,
             fault: fault.clone(),
+            authorization: req.get("authorization").map(str::to_owned),
+            token_body: None,
         };
         if let Some(Fault::Status(status, headers)) = &fault {
             let body = error_body(*status);
@@ -441,8 +453,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
                     .and_then(|s| s.parse().ok())
                     .unwrap_or(0);
                 let no_body = method == "HEAD" || status == 204 || status == 304 || status < 200;
-                let to_eof = head.get("content-length").is_none()
-                    && head.get("transfer-encoding").is_none();
+                let to_eof =
+                    head.get("content-length").is_none() && head.get("transfer-encoding").is_none();
                 let body = if no_body {
                     Vec::new()
                 } else {
@@ -469,6 +481,9 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         }
         entry.status = Some(status);
         entry.digest = head.get("docker-content-digest").map(str::to_owned);
+        if path.starts_with("/token") {
+            entry.token_body = Some(body.clone());
+        }
         shared.log.lock().unwrap().push(entry);
         // Locations the registry built from its own address point back at the proxy.
         let own = format!("http://{want}");
@@ -544,4 +559,42 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
             Some(Fault::Reset | Fault::Status(..)) => unreachable!("handled above"),
         }
     }
+}
+
+/// One plain HTTP/1.1 request on its own connection: `(status, headers, body)`.
+pub fn http(
+    host: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    let mut s = TcpStream::connect(host).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut r = BufReader::new(s);
+    let head = read_head(&mut r).unwrap().expect("a response");
+    let status = head
+        .line
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = if method == "HEAD" || status == 204 {
+        Vec::new()
+    } else {
+        let to_eof =
+            head.get("content-length").is_none() && head.get("transfer-encoding").is_none();
+        read_body(&mut r, &head, to_eof).unwrap()
+    };
+    (status, head.headers, body)
 }

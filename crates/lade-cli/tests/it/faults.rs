@@ -74,7 +74,11 @@ fn pull_case(proxy: &FaultProxy, image: &Image, name: &str, rules: Vec<Rule>) ->
     let start = Instant::now();
     let run = lade(&t, &["pull", &reference]);
     let injected = proxy.injected() - before;
-    assert!(injected > 0, "{name}: no fault was injected\n{}", run.stderr);
+    assert!(
+        injected > 0,
+        "{name}: no fault was injected\n{}",
+        run.stderr
+    );
     let ok = run.code == 0;
     if ok {
         assert_eq!(manifest_of(&t, &reference), image.digest(), "{name}");
@@ -100,7 +104,11 @@ fn pull_case(proxy: &FaultProxy, image: &Image, name: &str, rules: Vec<Rule>) ->
     assert_undamaged(&t, name);
     proxy.clear();
     let again = lade(&t, &["pull", &reference]).ok();
-    assert!(again.stdout.contains(&reference), "{name}: {}", again.stdout);
+    assert!(
+        again.stdout.contains(&reference),
+        "{name}: {}",
+        again.stdout
+    );
     assert_eq!(manifest_of(&t, &reference), image.digest(), "{name}");
     for (d, bytes) in image.blobs() {
         assert_eq!(blob(&t, &d), bytes, "{name}: blob {d}");
@@ -282,7 +290,11 @@ fn push_case(
     let start = Instant::now();
     let run = lade(t, &["push", &reference]);
     let injected = proxy.injected() - before;
-    assert!(injected > 0, "{name}: no fault was injected\n{}", run.stderr);
+    assert!(
+        injected > 0,
+        "{name}: no fault was injected\n{}",
+        run.stderr
+    );
     let ok = run.code == 0;
     if ok {
         assert!(run.stdout.contains(&local), "{name}: {}", run.stdout);
@@ -327,7 +339,11 @@ fn pushes_through_faults_verify_or_fail_clearly() {
     let cases: Vec<(&str, Vec<Rule>)> = vec![
         (
             "500 on starting an upload",
-            vec![Rule::new(Some("POST"), "/blobs/uploads/", Fault::Status(500, vec![]))],
+            vec![Rule::new(
+                Some("POST"),
+                "/blobs/uploads/",
+                Fault::Status(500, vec![]),
+            )],
         ),
         (
             "429 on starting an upload",
@@ -339,11 +355,19 @@ fn pushes_through_faults_verify_or_fail_clearly() {
         ),
         (
             "blob PUT answered then cut",
-            vec![Rule::new(Some("PUT"), "/blobs/uploads/", Fault::DropAfter(12))],
+            vec![Rule::new(
+                Some("PUT"),
+                "/blobs/uploads/",
+                Fault::DropAfter(12),
+            )],
         ),
         (
             "503 on the blob PUT",
-            vec![Rule::new(Some("PUT"), "/blobs/uploads/", Fault::Status(503, zero()))],
+            vec![Rule::new(
+                Some("PUT"),
+                "/blobs/uploads/",
+                Fault::Status(503, zero()),
+            )],
         ),
         (
             "reset on a blob HEAD",
@@ -351,15 +375,27 @@ fn pushes_through_faults_verify_or_fail_clearly() {
         ),
         (
             "blob HEAD cut",
-            vec![Rule::new(Some("HEAD"), "/blobs/sha256:", Fault::DropAfter(10))],
+            vec![Rule::new(
+                Some("HEAD"),
+                "/blobs/sha256:",
+                Fault::DropAfter(10),
+            )],
         ),
         (
             "upload start declares a body it does not send",
-            vec![Rule::new(Some("POST"), "/blobs/uploads/", Fault::LieLength(50))],
+            vec![Rule::new(
+                Some("POST"),
+                "/blobs/uploads/",
+                Fault::LieLength(50),
+            )],
         ),
         (
             "500 on the manifest PUT",
-            vec![Rule::new(Some("PUT"), "/manifests/", Fault::Status(500, vec![]))],
+            vec![Rule::new(
+                Some("PUT"),
+                "/manifests/",
+                Fault::Status(500, vec![]),
+            )],
         ),
         (
             "503 for good on the manifest PUT",

@@ -465,7 +465,6 @@ fn inspect_documented_examples() {
         ("{{json .Config.Labels}}", r#"{"org.example.tier":"web"}"#),
         ("{{index .Config.Labels \"org.example.tier\"}}", "web"),
         ("{{.Os}}/{{.Architecture}}", "linux/arm64"),
-        ("{{.Os}}/{{.Architecture}}/{{.Variant}}", "linux/arm64/v8"),
         ("{{index .RepoTags 0}}", "app:latest"),
         ("{{.Id}}", id),
         (

@@ -8,13 +8,17 @@
     clippy::print_stderr
 )]
 
+mod fault_proxy;
 mod registry_support;
 mod support;
 
 mod archive;
 mod check;
+mod concurrency;
+mod crash;
 mod df;
 mod docker;
+mod faults;
 mod format;
 mod history;
 mod images;
@@ -26,6 +30,7 @@ mod push;
 mod references;
 mod registry;
 mod rmi;
+mod secrets;
 mod tag;
 mod tls;
 mod token;

@@ -94,7 +94,8 @@ fn id_prefixes_resolve_and_ambiguity_is_an_error() {
 #[test]
 fn not_built_yet_says_so() {
     let t = TestRoot::new();
-    t.run(&["save", "redis"]).fails_with("not built yet");
+    t.run(&["manifest", "create", "a", "b"])
+        .fails_with("not built yet");
 }
 
 #[test]

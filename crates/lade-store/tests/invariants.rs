@@ -1,0 +1,251 @@
+//! Property tests of the store's invariants (issue 9): random sequences of imports,
+//! tags, untags and removals — some of them cut short the way a `SIGKILL` would leave
+//! them (a blob written but never referenced, a temporary file abandoned mid-write, an
+//! image removed from the index whose blobs were not deleted yet) — keep `check` free of
+//! damage after every step, keep the names exactly as a model says, and `check --repair`
+//! then leaves no problem at all.
+
+#![expect(clippy::unwrap_used, reason = "test code: a failure shows where")]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use lade_oci::Descriptor;
+use lade_reference::{Digest, Reference};
+use lade_store::Store;
+use proptest::prelude::*;
+
+const MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+const LAYER: &str = "application/vnd.oci.image.layer.v1.tar";
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Import image `seed` (layers shared with other seeds) under `name`, or dangling.
+    Import { seed: u8, name: Option<u8> },
+    /// Point `name` at image `seed`, if it is in the store.
+    Tag { seed: u8, name: u8 },
+    /// Remove the name.
+    Untag { name: u8 },
+    /// `rmi`: remove image `seed` and every name, then delete the blobs it freed; with
+    /// `killed`, stop before deleting them.
+    Remove { seed: u8, killed: bool },
+    /// An import killed before its index update: blobs nobody references.
+    KilledImport { seed: u8 },
+    /// A blob write killed midway: a temporary file left behind.
+    KilledWrite { len: u16 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => (0..6u8, prop::option::of(0..5u8)).prop_map(|(seed, name)| Op::Import { seed, name }),
+        3 => (0..6u8, 0..5u8).prop_map(|(seed, name)| Op::Tag { seed, name }),
+        2 => (0..5u8).prop_map(|name| Op::Untag { name }),
+        3 => (0..6u8, any::<bool>()).prop_map(|(seed, killed)| Op::Remove { seed, killed }),
+        1 => (0..6u8).prop_map(|seed| Op::KilledImport { seed }),
+        1 => (0..2000u16).prop_map(|len| Op::KilledWrite { len }),
+    ]
+}
+
+fn name(n: u8) -> Reference {
+    Reference::parse_normalized(&format!("img{n}:t"))
+        .unwrap()
+        .with_default_tag()
+}
+
+/// The blobs of image `seed`: two layers (one shared with seeds of the same parity),
+/// a config, and the manifest bytes.
+fn image(seed: u8) -> (Vec<Vec<u8>>, Vec<u8>, Vec<u8>) {
+    let layers = vec![
+        format!("shared layer {}", seed % 2).into_bytes(),
+        format!("own layer {seed}").repeat(50).into_bytes(),
+    ];
+    let config = serde_json::to_vec(&serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2024-01-01T00:00:00Z",
+        "config": {"Labels": {"seed": seed.to_string()}},
+        "rootfs": {"type": "layers", "diff_ids": []},
+    }))
+    .unwrap();
+    let desc = |mt: &str, b: &[u8]| serde_json::json!({"mediaType": mt, "digest": lade_store::sha256_hex_of(b).to_string(), "size": b.len()});
+    let manifest = serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST,
+        "config": desc(CONFIG, &config),
+        "layers": layers.iter().map(|l| desc(LAYER, l)).collect::<Vec<_>>(),
+    }))
+    .unwrap();
+    (layers, config, manifest)
+}
+
+fn manifest_digest(seed: u8) -> Digest {
+    lade_store::sha256_hex_of(&image(seed).2)
+}
+
+/// Writes the blobs of `seed` in a write session; returns the manifest's descriptor.
+fn write_image(store: &Store, seed: u8) -> Descriptor {
+    let (layers, config, manifest) = image(seed);
+    let ingest = store.ingest().unwrap();
+    for l in &layers {
+        ingest.write_blob(l).unwrap();
+    }
+    ingest.write_blob(&config).unwrap();
+    let digest = ingest.write_blob(&manifest).unwrap();
+    Descriptor::new(MANIFEST, digest, manifest.len() as u64)
+}
+
+/// What the names should be: name → seed.
+type Model = BTreeMap<u8, u8>;
+
+fn apply(store: &Store, model: &mut Model, present: &mut Vec<u8>, op: &Op) {
+    match *op {
+        Op::Import { seed, name: n } => {
+            let d = write_image(store, seed);
+            let record = store
+                .derive_record(&d, Some("2024-01-01T00:00:00Z".into()))
+                .unwrap();
+            store
+                .update(|s| {
+                    s.meta.images.insert(d.digest.clone(), record);
+                    match n {
+                        Some(n) => s.tag(&d, &name(n)),
+                        None => s.add_untagged(&d),
+                    }
+                    Ok::<_, lade_store::StoreError>(())
+                })
+                .unwrap();
+            if let Some(n) = n {
+                model.insert(n, seed);
+            }
+            if !present.contains(&seed) {
+                present.push(seed);
+            }
+        }
+        Op::Tag { seed, name: n } => {
+            if !present.contains(&seed) {
+                return;
+            }
+            let digest = manifest_digest(seed);
+            store
+                .update(|s| {
+                    let d = s
+                        .index
+                        .manifests
+                        .iter()
+                        .find(|d| d.digest == digest)
+                        .cloned()
+                        .unwrap();
+                    s.tag(&d, &name(n));
+                    Ok::<_, lade_store::StoreError>(())
+                })
+                .unwrap();
+            model.insert(n, seed);
+        }
+        Op::Untag { name: n } => {
+            let gone = store
+                .update(|s| Ok::<_, lade_store::StoreError>(s.untag(&name(n))))
+                .unwrap();
+            let seed = model.remove(&n);
+            assert_eq!(gone.is_some(), seed.is_some());
+            // An image whose last name goes has no entry left: its record goes with it
+            // (its blobs stay until a prune, as after a killed rmi).
+            if let Some(seed) = seed
+                && !model.values().any(|s| *s == seed)
+            {
+                present.retain(|s| *s != seed);
+            }
+        }
+        Op::Remove { seed, killed } => {
+            if !present.contains(&seed) {
+                return;
+            }
+            let digest = manifest_digest(seed);
+            // Plan, then execute under the exclusive gc lock, as rmi does.
+            let guard = store.gc_lock().unwrap();
+            let candidates: Vec<Digest> = store
+                .update(|s| {
+                    let blobs: Vec<Digest> = s
+                        .meta
+                        .images
+                        .get(&digest)
+                        .map(|r| r.blobs().cloned().collect())
+                        .unwrap_or_default();
+                    s.remove_image(&digest);
+                    Ok::<_, lade_store::StoreError>(blobs)
+                })
+                .unwrap();
+            if !killed {
+                let state = store.state().unwrap();
+                for (d, _) in store.unreferenced(&state, &candidates) {
+                    store.delete_blob(&guard, &d).unwrap();
+                }
+            }
+            model.retain(|_, s| *s != seed);
+            present.retain(|s| *s != seed);
+        }
+        Op::KilledImport { seed } => {
+            write_image(store, seed + 100);
+        }
+        Op::KilledWrite { len } => {
+            let ingest = store.ingest().unwrap();
+            let mut w = ingest.blob_writer().unwrap();
+            w.write_all(&vec![7u8; usize::from(len)]).unwrap();
+            // A killed process runs no destructor: its temporary file stays.
+            std::mem::forget(w);
+        }
+    }
+}
+
+fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
+    let report = store.check(false).unwrap();
+    assert!(
+        !report.damaged(),
+        "damage after {after:?}: {:?}",
+        report.problems
+    );
+    let state = store.state().unwrap();
+    let mut names: BTreeMap<String, Digest> = BTreeMap::new();
+    for d in &state.index.manifests {
+        if let Some(n) = d.ref_name() {
+            assert!(
+                names.insert(n.to_owned(), d.digest.clone()).is_none(),
+                "{n} twice"
+            );
+        }
+    }
+    let want: BTreeMap<String, Digest> = model
+        .iter()
+        .map(|(n, s)| (name(*n).to_string(), manifest_digest(*s)))
+        .collect();
+    assert_eq!(names, want, "after {after:?}");
+    for seed in present {
+        let d = manifest_digest(*seed);
+        assert!(state.has_entry(&d), "image {seed} lost its entry");
+        assert!(
+            state.meta.images.contains_key(&d),
+            "image {seed} lost its record"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_operations_never_damage_the_store(ops in prop::collection::vec(op(), 1..24)) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("store")).unwrap();
+        let mut model = Model::new();
+        let mut present = Vec::new();
+        for op in &ops {
+            apply(&store, &mut model, &mut present, op);
+            assert_invariants(&store, &model, &present, op);
+        }
+        // Repair removes what killed operations left and nothing else.
+        store.check(true).unwrap();
+        let report = store.check(false).unwrap();
+        prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_invariants(&store, &model, &present, &Op::Untag { name: 255 });
+    }
+}
