@@ -11,6 +11,7 @@ pub mod import;
 pub mod load;
 pub mod lookup;
 pub mod manifest;
+pub mod manifest_list;
 pub mod prune;
 pub mod pull;
 pub mod push;
