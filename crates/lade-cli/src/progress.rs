@@ -88,7 +88,7 @@ impl PullProgress for Renderer {
                     let bar = b.multi.add(ProgressBar::new(0));
                     bar.set_style(
                         ProgressStyle::with_template(
-                            "{prefix}: {msg} {wide_bar} {bytes}/{total_bytes}",
+                            "{prefix}: {msg} {wide_bar} {decimal_bytes}/{decimal_total_bytes}",
                         )
                         .unwrap_or_else(|_| ProgressStyle::default_bar()),
                     );

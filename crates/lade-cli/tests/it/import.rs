@@ -198,7 +198,7 @@ fn retagging_leaves_the_old_image_dangling() {
             .any(|r| r[..3] == ["<none>", "<none>", &a.trim()[7..19]]),
         "{images}"
     );
-    // -q lists each ID once.
+    // -q lists an ID per row (one tag each here).
     let q = t.run(&["images", "-q"]).ok().stdout;
     assert_eq!(q.lines().count(), 2);
 }
