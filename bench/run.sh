@@ -282,8 +282,10 @@ record() {
 copy_row() { printf '%s\t%s\t%s\n' "$1" "$2" "$3" >>"$results"; }
 
 # Servers on 127.0.0.1. start_* set $port and $pid; stop forgets the pid again.
+server_n=0
 start_lade_registry() { # start_lade_registry STORAGE
-  local errlog=$run/lade-registry.log
+  server_n=$((server_n + 1))
+  local errlog=$run/lade-registry-$server_n.log # a new file: never an old port
   "$lade" registry serve --addr 127.0.0.1:0 --storage "$1" --no-access-log 2>"$errlog" &
   pid=$!
   pids+=("$pid")

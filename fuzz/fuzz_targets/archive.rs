@@ -43,7 +43,7 @@ fn store() -> &'static Store {
 fn tar_of(entries: &[Entry]) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for (i, e) in entries.iter().enumerate() {
-        let hex = format!("{:x}", Sha256::digest(&e.content));
+        let hex = hex(&Sha256::digest(&e.content));
         let name = match e.kind % 10 {
             0 => "manifest.json".to_owned(),
             1 => "index.json".to_owned(),
@@ -87,6 +87,10 @@ fn tar_of(entries: &[Entry]) -> Vec<u8> {
     b.into_inner().unwrap_or_default()
 }
 
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 fuzz_target!(|input: Input| {
     let bytes = match &input {
         Input::Raw(b) => b.clone(),
@@ -96,7 +100,10 @@ fuzz_target!(|input: Input| {
     let loaded = load(store, &bytes[..], &LoadOptions::default());
     if let Ok(images) = &loaded {
         for image in images {
-            assert!(store.has_blob(&image.manifest), "a loaded image has its manifest");
+            assert!(
+                store.has_blob(&image.manifest),
+                "a loaded image has its manifest"
+            );
         }
     }
     // Checking verifies every blob: after each load that wrote something, and now and

@@ -13,7 +13,12 @@ fuzz_target!(|data: &[u8]| {
     let _ = is_repository_path(s);
     let _ = is_id_prefix(s);
     if is_tag(s) {
-        assert_eq!(Tag::parse(s).expect("is_tag agrees with Tag::parse").as_str(), s);
+        assert_eq!(
+            Tag::parse(s)
+                .expect("is_tag agrees with Tag::parse")
+                .as_str(),
+            s
+        );
     }
     if let Ok(r) = Reference::parse_normalized(s) {
         let full = r.to_string();
@@ -22,7 +27,18 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(again.to_string(), full);
         // The familiar form may read back differently in two corners Docker shares
         // (see `Reference::familiar`); it must still be printable.
-        let _ = (r.familiar(), r.familiar_name(), r.domain(), r.path(), r.name());
-        let _ = (r.tag(), r.digest(), r.without_digest(), r.clone().with_default_tag());
+        let _ = (
+            r.familiar(),
+            r.familiar_name(),
+            r.domain(),
+            r.path(),
+            r.name(),
+        );
+        let _ = (
+            r.tag(),
+            r.digest(),
+            r.without_digest(),
+            r.clone().with_default_tag(),
+        );
     }
 });

@@ -59,7 +59,7 @@ fn fixture() -> &'static Fixture {
             Auth::from_config(&AuthConfig::default()).expect("open auth"),
         );
         state.access_log = false;
-        let blob = format!("sha256:{:x}", Sha256::digest(BLOB));
+        let blob = format!("sha256:{}", hex(&Sha256::digest(BLOB)));
         let f = Fixture {
             rt: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -77,6 +77,10 @@ fn fixture() -> &'static Fixture {
 }
 
 const METHODS: &[&str] = &["GET", "HEAD", "PATCH", "PUT", "POST", "DELETE"];
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
 
 fuzz_target!(|data: &[u8]| {
     let f = fixture();
@@ -96,7 +100,8 @@ fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(5, |&b| b == b'\n');
     let selector = parts.next().unwrap_or_default();
     let text = |p: Option<&[u8]>| String::from_utf8_lossy(p.unwrap_or_default()).into_owned();
-    let (given, range, content_range) = (text(parts.next()), text(parts.next()), text(parts.next()));
+    let (given, range, content_range) =
+        (text(parts.next()), text(parts.next()), text(parts.next()));
     let body = parts.next().unwrap_or_default().to_vec();
     let method = METHODS[usize::from(selector.first().copied().unwrap_or(0)) % METHODS.len()];
     let uri = match selector.get(1).copied().unwrap_or(0) % 8 {

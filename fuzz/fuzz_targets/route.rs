@@ -20,7 +20,10 @@ fuzz_target!(|data: &[u8]| {
         }
         Ok(Route::Upload { name, id }) => {
             assert!(lade_reference::is_repository_path(&name), "{name:?}");
-            assert!(!id.is_empty() && !id.contains('/') && !id.contains(".."), "{id:?}");
+            assert!(
+                !id.is_empty() && !id.contains('/') && !id.contains(".."),
+                "{id:?}"
+            );
         }
         Ok(
             Route::Blob { name, .. }

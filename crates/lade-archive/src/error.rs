@@ -23,8 +23,9 @@ pub enum ArchiveError {
         "the input is empty: expected an image archive (as docker save, podman save or skopeo copy write), plain or compressed with gzip, zstd or xz"
     )]
     Empty,
-    #[error("the input is not a tar archive: {0}")]
-    NotTar(#[source] io::Error),
+    /// The tar reader's complaint, when it is readable text.
+    #[error("the input is not a tar archive (plain, or compressed with gzip, zstd or xz){}", .0.as_deref().map(|m| format!(": {m}")).unwrap_or_default())]
+    NotTar(Option<String>),
     #[error("the archive is truncated: {path:?} has {got} of its {want} bytes")]
     Truncated { path: String, got: u64, want: u64 },
     /// An entry that could write or point outside the archive, or that no image

@@ -21,6 +21,7 @@
 mod compression;
 mod docker;
 mod error;
+mod export;
 mod load;
 mod path;
 mod save;
@@ -28,5 +29,6 @@ mod save;
 pub use compression::{Sniffed, decoder, decompressed, sniff_bytes};
 pub use docker::{ManifestItem, Repositories};
 pub use error::ArchiveError;
+pub use export::export;
 pub use load::{LoadOptions, LoadedImage, METADATA_LIMIT, METADATA_TOTAL_LIMIT, load, load_dir};
 pub use save::{ANNOTATION_IMAGE_NAME, Format, SaveImage, SavePlan};

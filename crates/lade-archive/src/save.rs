@@ -18,11 +18,11 @@
 //! registry the same digests. Every header is deterministic (mode 0644/0755, owner 0,
 //! time 0): saving the same images twice gives the same bytes.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use lade_oci::{Descriptor, ImageConfig, ImageIndex, Manifest, media_type};
+use lade_oci::{Descriptor, ImageConfig, ImageIndex, Manifest};
 use lade_reference::{Digest, Reference};
 use lade_store::{Store, StoreError};
 
@@ -318,36 +318,4 @@ impl<R: Read> Read for Tracked<R> {
 /// Serializing plain data structures (string keys, no floats) cannot fail.
 fn json(value: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(value).unwrap_or_default()
-}
-
-/// The names an archive's `index.json` entry gives an image: the full name from
-/// `io.containerd.image.name`, else `org.opencontainers.image.ref.name` read as a
-/// reference (a bare word is a repository with tag `latest`). `None` when the entry
-/// names nothing usable (no annotation, a digest, or not a reference at all).
-pub(crate) fn name_of(annotations: &BTreeMap<String, String>) -> Option<Reference> {
-    let parse = |s: &str| {
-        Reference::parse_normalized(s)
-            .ok()
-            .filter(|r| r.digest().is_none())
-            .map(Reference::with_default_tag)
-    };
-    if let Some(full) = annotations.get(ANNOTATION_IMAGE_NAME)
-        && let Some(r) = parse(full)
-    {
-        return Some(r);
-    }
-    annotations
-        .get(lade_oci::ANNOTATION_REF_NAME)
-        .and_then(|n| parse(n))
-}
-
-/// The media type of a layer stored as it came, by its compression.
-pub(crate) fn layer_media_type(kind: crate::compression::Sniffed) -> Option<&'static str> {
-    use crate::compression::Sniffed;
-    match kind {
-        Sniffed::Plain => Some(media_type::OCI_LAYER_TAR),
-        Sniffed::Gzip => Some(media_type::OCI_LAYER_GZIP),
-        Sniffed::Zstd => Some(media_type::OCI_LAYER_ZSTD),
-        Sniffed::Xz | Sniffed::Bzip2 => None,
-    }
 }

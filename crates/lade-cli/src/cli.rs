@@ -105,7 +105,7 @@ pub enum ImageCommand {
     /// Load an image from a tar archive or STDIN
     Load(LoadArgs),
     /// Export an image's filesystem as a tar archive
-    Export(NotYet),
+    Export(ExportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,6 +158,19 @@ pub struct LoadArgs {
     /// Take this platform from multi-platform images, and refuse images of another (os/arch[/variant])
     #[arg(long)]
     pub platform: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The image (name, ID or ID prefix)
+    #[arg(value_name = "IMAGE")]
+    pub image: String,
+    /// Write to a file, instead of STDOUT
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Do not show progress
+    #[arg(short, long)]
+    pub quiet: bool,
 }
 
 #[derive(Debug, Args)]
@@ -432,18 +445,84 @@ pub struct SearchArgs {
     /// List the tags of the repository TERM names instead of searching
     #[arg(long)]
     pub list_tags: bool,
+    /// Pretty-print search using a Go template ('table', 'table TEMPLATE', 'json' or a TEMPLATE; fields .Name .Description .StarCount .IsOfficial .IsAutomated)
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum ManifestCommand {
     /// Display an image manifest, or manifest list
     Inspect(ManifestInspectArgs),
-    /// Create a local manifest list
-    Create(NotYet),
+    /// Create a local manifest list for annotating and pushing to a registry
+    Create(ManifestCreateArgs),
     /// Add additional information to a local image manifest
-    Annotate(NotYet),
+    Annotate(ManifestAnnotateArgs),
     /// Push a manifest list to a repository
-    Push(NotYet),
+    Push(ManifestPushArgs),
+    /// Delete one or more manifest lists from local storage
+    Rm(ManifestRmArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestCreateArgs {
+    /// The list to create: NAME[:TAG]
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: String,
+    /// The images it holds (already in a registry): NAME[:TAG|@DIGEST]
+    #[arg(value_name = "MANIFEST", required = true)]
+    pub manifests: Vec<String>,
+    /// Amend an existing manifest list
+    #[arg(short, long)]
+    pub amend: bool,
+    /// Allow communication with an insecure registry
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestAnnotateArgs {
+    /// The local list
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: String,
+    /// The image of the list to annotate, as it was added
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: String,
+    /// Set operating system
+    #[arg(long)]
+    pub os: Option<String>,
+    /// Set architecture
+    #[arg(long)]
+    pub arch: Option<String>,
+    /// Set architecture variant
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Set operating system version
+    #[arg(long)]
+    pub os_version: Option<String>,
+    /// Set operating system feature
+    #[arg(long = "os-features", value_delimiter = ',')]
+    pub os_features: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestPushArgs {
+    /// The local list to push
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: String,
+    /// Remove the local manifest list after push
+    #[arg(short, long)]
+    pub purge: bool,
+    /// Allow push to an insecure registry
+    #[arg(long)]
+    pub insecure: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ManifestRmArgs {
+    /// The local lists to delete
+    #[arg(value_name = "MANIFEST_LIST", required = true)]
+    pub lists: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -126,10 +126,15 @@ pub fn rfc3339_local(t: jiff::Timestamp) -> String {
 /// `docker images` shows as CREATED AT: `2024-01-02 15:04:05 +0000 UTC`. An unknown
 /// time is Go's zero time, as Docker prints it.
 pub fn go_time_local(t: Option<jiff::Timestamp>) -> String {
+    go_time_in(t, &jiff::tz::TimeZone::system())
+}
+
+/// [`go_time_local`] in the zone `tz` (look the local zone up once for many times).
+pub fn go_time_in(t: Option<jiff::Timestamp>, tz: &jiff::tz::TimeZone) -> String {
     let Some(t) = t else {
         return "0001-01-01 00:00:00 +0000 UTC".to_owned();
     };
-    let z = t.to_zoned(jiff::tz::TimeZone::system());
+    let z = t.to_zoned(tz.clone());
     jiff::fmt::strtime::format("%Y-%m-%d %H:%M:%S %z %Z", &z)
         .or_else(|_| jiff::fmt::strtime::format("%Y-%m-%d %H:%M:%S %z", &z))
         .unwrap_or_else(|_| t.to_string())
@@ -181,6 +186,19 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
                 StoreError::UnsupportedVersion { .. } => {
                     hints.push("use the lade version that wrote this store, or a newer one".into())
                 }
+                // A download that failed verification was never stored: nothing to repair.
+                StoreError::DigestMismatch { .. }
+                    if err.chain().any(|c| {
+                        matches!(
+                            c.downcast_ref::<lade_ops::pull::PullError>(),
+                            Some(lade_ops::pull::PullError::LayerVerification { .. })
+                        )
+                    }) =>
+                {
+                    hints.push(
+                        "the registry (or something between) sent corrupt data, and none of it was kept: pull again".into(),
+                    )
+                }
                 StoreError::DigestMismatch { .. } | StoreError::BlobMissing(_) => hints.push(
                     "run `lade system check` to see what is damaged, and `lade system check --repair` to drop it".into(),
                 ),
@@ -189,6 +207,12 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
         }
         if let Some(e) = cause.downcast_ref::<crate::format::FormatError>() {
             hints.extend(e.hints());
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<lade_client::ResolveError>()
+            .and_then(lade_client::ResolveError::hint)
+        {
+            hints.push(hint);
         }
         if cause.downcast_ref::<NoAnswer>().is_some() {
             hints.push("pass -f (--force) to remove without a prompt".into());

@@ -15,6 +15,9 @@ pub struct Settings {
     pub registry_root: PathBuf,
     /// How registries are reached.
     pub transport: lade_client::TransportConfig,
+    /// Where registries.conf is read from (`$CONTAINERS_REGISTRIES_CONF`, `$HOME`);
+    /// commands that talk to registries load it (`commands::pull::Remote`).
+    pub registries_conf: lade_client::ConfPaths,
 }
 
 impl Settings {
@@ -67,10 +70,13 @@ impl Settings {
             (None, Some(home)) => home.join(".local/share/lade-registry"),
             (None, None) => PathBuf::from("lade-registry"),
         };
+        let registries_conf =
+            lade_client::ConfPaths::new(env("CONTAINERS_REGISTRIES_CONF"), env("HOME"));
         Ok(Self {
             root,
             registry_root,
             transport,
+            registries_conf,
         })
     }
 }

@@ -1326,7 +1326,7 @@ blocked = true
             ..paths.clone()
         })
         .unwrap();
-        assert_eq!(c.files(), [env.clone()]);
+        assert_eq!(c.files(), std::slice::from_ref(&env));
         assert_eq!(c.search_registries(), ["docker.io"]);
         let missing = RegistriesConf::load(&ConfPaths {
             env_file: Some(dir.path().join("missing.conf")),

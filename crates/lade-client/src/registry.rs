@@ -233,6 +233,13 @@ impl Registry {
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
             };
+            // A certificate the handshake refused is refused again: not worth a retry.
+            if let Some(reason) = certificate_refused(&err) {
+                return Err(ClientError::Tls {
+                    host: self.host.clone(),
+                    reason,
+                });
+            }
             let error = if err.is_connect() {
                 ClientError::Connect {
                     host: self.host.clone(),
@@ -595,6 +602,20 @@ impl Registry {
         }
         Ok(out)
     }
+}
+
+/// The part of an error's chain that says the server's certificate was refused
+/// (rustls's `invalid peer certificate: …`), if that is what happened.
+fn certificate_refused(e: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if let Some(i) = text.find("invalid peer certificate") {
+            return Some(text[i..].to_owned());
+        }
+        cause = c.source();
+    }
+    None
 }
 
 fn poisoned() -> ClientError {

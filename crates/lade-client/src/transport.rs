@@ -13,7 +13,7 @@ use crate::ClientError;
 /// How lade reaches registries.
 #[derive(Debug, Clone)]
 pub struct TransportConfig {
-    /// Registries (host[:port]) that may be reached over plain HTTP or unverified TLS.
+    /// Registries (`host[:port]`) that may be reached over plain HTTP or unverified TLS.
     pub insecure_registries: Vec<String>,
     /// `--tls-verify=false`: every registry is treated as insecure.
     pub tls_verify: bool,

@@ -4,6 +4,7 @@
 pub mod change;
 mod decompress;
 pub mod df;
+pub mod export;
 pub mod filters;
 pub mod history;
 pub mod images;

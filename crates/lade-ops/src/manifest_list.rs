@@ -124,7 +124,11 @@ pub fn fetch_entry(
     let text = String::from_utf8(fetched.bytes.clone())
         .map_err(|_| invalid("the manifest is not UTF-8 JSON".into()))?;
     let config_bytes = rt
-        .block_on(registry.get_small_blob(image.path(), &manifest.config.digest, manifest.config.size))
+        .block_on(registry.get_small_blob(
+            image.path(),
+            &manifest.config.digest,
+            manifest.config.size,
+        ))
         .map_err(fetch("the config"))?;
     let config: ImageConfig = serde_json::from_slice(&config_bytes)
         .map_err(|e| invalid(format!("its config is not valid JSON: {e}")))?;
@@ -177,9 +181,11 @@ pub fn create(
         }
         let mut l = current.take().unwrap_or_else(|| ManifestList::new(&name));
         for e in entries {
-            match l.entries.iter_mut().find(|o| {
-                o.source == e.source || o.descriptor.digest == e.descriptor.digest
-            }) {
+            match l
+                .entries
+                .iter_mut()
+                .find(|o| o.source == e.source || o.descriptor.digest == e.descriptor.digest)
+            {
                 Some(old) => *old = e,
                 None => l.entries.push(e),
             }
@@ -222,7 +228,9 @@ pub fn annotate(
         let entry = l
             .entries
             .iter_mut()
-            .find(|e| e.source == wanted.to_string() || Some(&e.descriptor.digest) == image.digest())
+            .find(|e| {
+                e.source == wanted.to_string() || Some(&e.descriptor.digest) == image.digest()
+            })
             .ok_or_else(|| ListError::NotInList {
                 image: image.familiar(),
                 list: list.familiar(),
@@ -572,16 +580,24 @@ mod tests {
     #[test]
     fn docker_entries_make_a_docker_manifest_list() {
         let mut l = ManifestList::new("docker.io/me/app:latest");
-        l.entries.push(entry(media_type::DOCKER_MANIFEST, 1, "linux/amd64"));
-        l.entries.push(entry(media_type::DOCKER_MANIFEST, 2, "linux/arm64/v8"));
+        l.entries
+            .push(entry(media_type::DOCKER_MANIFEST, 1, "linux/amd64"));
+        l.entries
+            .push(entry(media_type::DOCKER_MANIFEST, 2, "linux/arm/v7"));
         let (mt, bytes) = index_document(&l);
         assert_eq!(mt, media_type::DOCKER_MANIFEST_LIST);
         let text = String::from_utf8(bytes).unwrap();
-        assert!(text.starts_with("{\n   \"schemaVersion\": 2,\n   \"mediaType\""), "{text}");
+        assert!(
+            text.starts_with("{\n   \"schemaVersion\": 2,\n   \"mediaType\""),
+            "{text}"
+        );
         let v: Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["manifests"][1]["platform"]["variant"], "v8");
+        assert_eq!(v["manifests"][1]["platform"]["variant"], "v7");
         assert_eq!(v["manifests"][0]["platform"]["architecture"], "amd64");
-        assert_eq!(v["manifests"][0]["digest"], l.entries[0].descriptor.digest.to_string());
+        assert_eq!(
+            v["manifests"][0]["digest"],
+            l.entries[0].descriptor.digest.to_string()
+        );
         match Manifest::parse(text.as_bytes(), Some(&mt)).unwrap() {
             Manifest::Index(i) => assert_eq!(i.manifests.len(), 2),
             Manifest::Image(_) => panic!("not an index"),
@@ -591,8 +607,10 @@ mod tests {
     #[test]
     fn any_oci_entry_makes_an_oci_index() {
         let mut l = ManifestList::new("docker.io/me/app:latest");
-        l.entries.push(entry(media_type::DOCKER_MANIFEST, 1, "linux/amd64"));
-        l.entries.push(entry(media_type::OCI_MANIFEST, 2, "linux/arm64"));
+        l.entries
+            .push(entry(media_type::DOCKER_MANIFEST, 1, "linux/amd64"));
+        l.entries
+            .push(entry(media_type::OCI_MANIFEST, 2, "linux/arm64"));
         assert_eq!(index_document(&l).0, media_type::OCI_INDEX);
     }
 
@@ -650,7 +668,12 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(
-            stored.entries[1].descriptor.platform.as_ref().unwrap().architecture,
+            stored.entries[1]
+                .descriptor
+                .platform
+                .as_ref()
+                .unwrap()
+                .architecture,
             "arm64"
         );
         let missing: Reference = "me/other:1".parse().unwrap();

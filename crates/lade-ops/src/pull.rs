@@ -265,11 +265,6 @@ fn pull_one(
         return Ok(pulled);
     }
 
-    progress.event(PullEvent::Pulling {
-        what: tag_or_digest.clone(),
-        repository: reference.path().to_owned(),
-    });
-
     // 2. The manifest, and from an index the chosen platform's manifest.
     let fetch_ref = top_digest
         .as_ref()
@@ -277,6 +272,11 @@ fn pull_one(
     let top = rt
         .block_on(registry.get_manifest(&repo, &fetch_ref))
         .map_err(classify)?;
+    // Said once the registry has the image, as Docker does.
+    progress.event(PullEvent::Pulling {
+        what: tag_or_digest.clone(),
+        repository: reference.path().to_owned(),
+    });
     let bad = |reason: String| PullError::BadManifest {
         reference: shown.clone(),
         reason,

@@ -109,7 +109,9 @@ pub fn save(
     let images = select(&state, what)?;
     if let Some(wanted) = &opts.platform {
         for (image, _) in &images {
-            let record = &state.meta.images[&image.digest];
+            let Some(record) = state.meta.images.get(&image.digest) else {
+                continue;
+            };
             let actual = Platform::parse(&record.platform);
             if actual
                 .as_ref()

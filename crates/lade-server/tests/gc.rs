@@ -1,4 +1,6 @@
 //! Garbage collection over random image graphs: whatever the graph, GC never deletes a
+
+#![allow(clippy::unwrap_used, reason = "test code")]
 //! blob that a kept manifest references, never deletes a tagged manifest, and does
 //! delete what nothing references.
 

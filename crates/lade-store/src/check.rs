@@ -174,6 +174,7 @@ impl Store {
         }
 
         if repair {
+            let mut temps = Vec::new();
             for p in &report.problems {
                 match p {
                     Problem::CorruptBlob { digest, .. } | Problem::OrphanBlob { digest, .. } => {
@@ -181,12 +182,15 @@ impl Store {
                         report.repairs.push(format!("deleted blob {digest}"));
                     }
                     Problem::LeftoverTemp(path) => {
-                        fs_err::remove_file(path)?;
+                        temps.push((path.clone(), 0));
                         report.repairs.push(format!("deleted {}", path.display()));
                     }
                     Problem::MissingBlob { .. } | Problem::BadManifest { .. } => {}
                 }
             }
+            // Under the store's lock too: a temporary file seen above may belong to an
+            // atomic write of index.json or meta.json in flight, not to a killed run.
+            self.delete_temp_files(&guard, &temps)?;
             if !broken.is_empty() {
                 self.update(|s| {
                     s.index.manifests.retain(|d| !broken.contains(&d.digest));

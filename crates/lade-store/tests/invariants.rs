@@ -230,10 +230,10 @@ fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_operations_never_damage_the_store(ops in prop::collection::vec(op(), 1..24)) {
+    fn random_operations_never_damage_the_store(ops in prop::collection::vec(op(), 1..32)) {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path().join("store")).unwrap();
         let mut model = Model::new();

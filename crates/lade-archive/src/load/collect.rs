@@ -486,7 +486,15 @@ pub(crate) fn tar_error(e: io::Error) -> ArchiveError {
             io::ErrorKind::UnexpectedEof,
             "unexpected end of input (is the archive truncated?)",
         )),
-        io::ErrorKind::Other => ArchiveError::NotTar(e),
+        // The tar reader quotes the bytes it could not parse: only text is worth showing.
+        io::ErrorKind::Other => {
+            let m = e.to_string();
+            ArchiveError::NotTar(
+                m.chars()
+                    .all(|c| c.is_ascii_graphic() || c == ' ')
+                    .then_some(m),
+            )
+        }
         _ => ArchiveError::Read(e),
     }
 }

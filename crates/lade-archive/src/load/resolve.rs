@@ -22,7 +22,7 @@ use super::LoadOptions;
 use super::collect::{Blob, Collected, Content, HashSink, METADATA_LIMIT};
 use crate::compression::{Sniffed, decoder, sniff_bytes};
 use crate::docker::ManifestItem;
-use crate::save::{blob_path, layer_media_type, name_of};
+use crate::save::{ANNOTATION_IMAGE_NAME, blob_path};
 use crate::{ArchiveError, path};
 
 /// How many links may be followed from one path (a loop is refused, not followed).
@@ -538,4 +538,35 @@ fn clean(d: &Descriptor) -> Descriptor {
     let mut out = Descriptor::new(d.media_type.clone(), d.digest.clone(), d.size);
     out.platform = d.platform.clone();
     out
+}
+
+/// The names an archive's `index.json` entry gives an image: the full name from
+/// `io.containerd.image.name`, else `org.opencontainers.image.ref.name` read as a
+/// reference (a bare word is a repository with tag `latest`). `None` when the entry
+/// names nothing usable (no annotation, a digest, or not a reference at all).
+fn name_of(annotations: &BTreeMap<String, String>) -> Option<Reference> {
+    let parse = |s: &str| {
+        Reference::parse_normalized(s)
+            .ok()
+            .filter(|r| r.digest().is_none())
+            .map(Reference::with_default_tag)
+    };
+    if let Some(full) = annotations.get(ANNOTATION_IMAGE_NAME)
+        && let Some(r) = parse(full)
+    {
+        return Some(r);
+    }
+    annotations
+        .get(lade_oci::ANNOTATION_REF_NAME)
+        .and_then(|n| parse(n))
+}
+
+/// The media type of a layer stored as it came, by its compression.
+fn layer_media_type(kind: crate::compression::Sniffed) -> Option<&'static str> {
+    match kind {
+        Sniffed::Plain => Some(media_type::OCI_LAYER_TAR),
+        Sniffed::Gzip => Some(media_type::OCI_LAYER_GZIP),
+        Sniffed::Zstd => Some(media_type::OCI_LAYER_ZSTD),
+        Sniffed::Xz | Sniffed::Bzip2 => None,
+    }
 }

@@ -7,15 +7,15 @@
 //! per tag and digest of that repository; a repository known only by digest gets a row
 //! with tag `<none>`; an image with neither is `<none> <none>`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use lade_ops::images::{ImageFilters, ImagesError, repo_digests};
 use lade_store::{Image, Store};
-use serde_json::{Value, json};
+use serde_json::{Map, Value};
 
 use crate::cli::ImagesArgs;
 use crate::format::{self, Fields};
-use crate::output::{go_time_local, human_size, since};
+use crate::output::{go_time_in, human_duration, human_size};
 use crate::settings::Settings;
 
 /// The fields of a row and their column headers (Docker's `newImageContext`).
@@ -76,6 +76,7 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
         show_digests: args.digests,
         need_digest: args.digests || format.contains("{{.Digest}}"),
         now,
+        tz: jiff::tz::TimeZone::system(),
     };
     let mut rows = Vec::new();
     for image in &images {
@@ -92,19 +93,24 @@ struct Shape {
     /// Rows carry the repository's digests (else `<none>`).
     need_digest: bool,
     now: jiff::Timestamp,
+    /// The local time zone, for CREATED AT.
+    tz: jiff::tz::TimeZone,
 }
 
 impl Shape {
     /// Docker's `imageFormat` and `imageFormatTaggedAndDigest` for one image.
     fn rows(&self, image: &Image<'_>, digests: &[lade_reference::Reference], out: &mut Vec<Value>) {
+        // Repositories in the order of their first name (names are sorted).
         let mut tags: Vec<(String, Vec<String>)> = Vec::new();
+        let mut slot: HashMap<String, usize> = HashMap::new();
         for name in &image.names {
             let Some(tag) = name.tag() else { continue };
             let repo = name.familiar_name();
-            match tags.iter_mut().find(|(r, _)| *r == repo) {
-                Some((_, t)) => t.push(tag.as_str().to_owned()),
-                None => tags.push((repo, vec![tag.as_str().to_owned()])),
-            }
+            let i = *slot.entry(repo.clone()).or_insert_with(|| {
+                tags.push((repo, Vec::new()));
+                tags.len() - 1
+            });
+            tags[i].1.push(tag.as_str().to_owned());
         }
         let mut by_repo: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for d in digests {
@@ -115,37 +121,37 @@ impl Shape {
                     .push(digest.to_string());
             }
         }
+        let common = self.common(image);
         if tags.is_empty() && by_repo.is_empty() {
-            out.push(self.row(image, "<none>", "<none>", "<none>"));
+            out.push(common.row("<none>", "<none>", "<none>"));
             return;
         }
         for (repo, repo_tags) in &tags {
             let digests = by_repo.remove(repo).unwrap_or_default();
             for tag in repo_tags {
                 if !self.need_digest || digests.is_empty() {
-                    out.push(self.row(image, repo, tag, "<none>"));
+                    out.push(common.row(repo, tag, "<none>"));
                     continue;
                 }
                 for d in &digests {
-                    out.push(self.row(image, repo, tag, d));
+                    out.push(common.row(repo, tag, d));
                 }
             }
         }
         for (repo, digests) in &by_repo {
             if self.show_digests {
                 for d in digests {
-                    out.push(self.row(image, repo, "<none>", d));
+                    out.push(common.row(repo, "<none>", d));
                 }
             } else {
-                out.push(self.row(image, repo, "<none>", ""));
+                out.push(common.row(repo, "<none>", ""));
             }
         }
     }
 
-    /// One row, with Docker's strings (`formatter.imageContext`). lade has no
-    /// containers, and `images` does not compute shared sizes (as Docker's does not):
-    /// those say `N/A`; `system df -v --format` has them.
-    fn row(&self, image: &Image<'_>, repo: &str, tag: &str, digest: &str) -> Value {
+    /// What every row of an image shows alike, with Docker's strings
+    /// (`formatter.imageContext`): computed once per image.
+    fn common(&self, image: &Image<'_>) -> Common {
         let id = if self.trunc {
             image.id().short_id().to_owned()
         } else {
@@ -156,20 +162,47 @@ impl Shape {
             .created
             .as_deref()
             .and_then(|c| c.parse::<jiff::Timestamp>().ok());
-        let size = human_size(record.size());
-        json!({
-            "Containers": "N/A",
-            "CreatedAt": go_time_local(created),
+        Common {
+            id,
+            created_at: go_time_in(created, &self.tz),
             // Docker's zero time shows no age (the default table says N/A).
-            "CreatedSince": if created.is_some() { since(record.created.as_deref(), self.now) } else { String::new() },
-            "Digest": digest,
-            "ID": id,
-            "Repository": repo,
-            "SharedSize": "N/A",
-            "Size": size,
-            "Tag": tag,
-            "UniqueSize": "N/A",
-            "VirtualSize": size,
-        })
+            created_since: created.map_or_else(String::new, |t| {
+                format!(
+                    "{} ago",
+                    human_duration(self.now.duration_since(t).unsigned_abs())
+                )
+            }),
+            size: human_size(record.size()),
+        }
+    }
+}
+
+struct Common {
+    id: String,
+    created_at: String,
+    created_since: String,
+    size: String,
+}
+
+impl Common {
+    /// One row. lade has no containers, and `images` does not compute shared sizes (as
+    /// Docker's does not): those say `N/A`; `system df -v --format` has them.
+    fn row(&self, repo: &str, tag: &str, digest: &str) -> Value {
+        let mut m = Map::with_capacity(11);
+        let mut put = |k: &str, v: &str| {
+            m.insert(k.to_owned(), Value::String(v.to_owned()));
+        };
+        put("Containers", "N/A");
+        put("CreatedAt", &self.created_at);
+        put("CreatedSince", &self.created_since);
+        put("Digest", digest);
+        put("ID", &self.id);
+        put("Repository", repo);
+        put("SharedSize", "N/A");
+        put("Size", &self.size);
+        put("Tag", tag);
+        put("UniqueSize", "N/A");
+        put("VirtualSize", &self.size);
+        Value::Object(m)
     }
 }

@@ -161,48 +161,44 @@ fn document(store: &Store, image: &Image<'_>, what: &str) -> anyhow::Result<Valu
     Ok(Value::Object(doc))
 }
 
-/// The keys of Docker's `Config` (its `container.Config`), in Docker's order; `Some`
-/// is the value printed when the image does not set the key, `None` a key printed only
-/// when set (`omitempty`).
-const CONFIG_KEYS: &[(&str, Option<fn() -> Value>)] = &[
-    ("Hostname", Some(empty_string)),
-    ("Domainname", Some(empty_string)),
-    ("User", Some(empty_string)),
-    ("AttachStdin", Some(falsy)),
-    ("AttachStdout", Some(falsy)),
-    ("AttachStderr", Some(falsy)),
-    ("ExposedPorts", None),
-    ("Tty", Some(falsy)),
-    ("OpenStdin", Some(falsy)),
-    ("StdinOnce", Some(falsy)),
-    ("Env", Some(null)),
-    ("Cmd", Some(null)),
-    ("Healthcheck", None),
-    ("ArgsEscaped", None),
-    ("Image", Some(empty_string)),
-    ("Volumes", Some(null)),
-    ("WorkingDir", Some(empty_string)),
-    ("Entrypoint", Some(null)),
-    ("NetworkDisabled", None),
-    ("MacAddress", None),
-    ("OnBuild", Some(null)),
-    ("Labels", Some(null)),
-    ("StopSignal", None),
-    ("StopTimeout", None),
-    ("Shell", None),
+/// What Docker prints for a key of `Config` the image does not set.
+#[derive(Clone, Copy)]
+enum Unset {
+    EmptyString,
+    False,
+    Null,
+    /// Nothing: the key is printed only when set (`omitempty`).
+    Omitted,
+}
+
+/// The keys of Docker's `Config` (its `container.Config`), in Docker's order.
+const CONFIG_KEYS: &[(&str, Unset)] = &[
+    ("Hostname", Unset::EmptyString),
+    ("Domainname", Unset::EmptyString),
+    ("User", Unset::EmptyString),
+    ("AttachStdin", Unset::False),
+    ("AttachStdout", Unset::False),
+    ("AttachStderr", Unset::False),
+    ("ExposedPorts", Unset::Omitted),
+    ("Tty", Unset::False),
+    ("OpenStdin", Unset::False),
+    ("StdinOnce", Unset::False),
+    ("Env", Unset::Null),
+    ("Cmd", Unset::Null),
+    ("Healthcheck", Unset::Omitted),
+    ("ArgsEscaped", Unset::Omitted),
+    ("Image", Unset::EmptyString),
+    ("Volumes", Unset::Null),
+    ("WorkingDir", Unset::EmptyString),
+    ("Entrypoint", Unset::Null),
+    ("NetworkDisabled", Unset::Omitted),
+    ("MacAddress", Unset::Omitted),
+    ("OnBuild", Unset::Null),
+    ("Labels", Unset::Null),
+    ("StopSignal", Unset::Omitted),
+    ("StopTimeout", Unset::Omitted),
+    ("Shell", Unset::Omitted),
 ];
-
-fn empty_string() -> Value {
-    json!("")
-}
-
-fn falsy() -> Value {
-    json!(false)
-}
-
-fn null() -> Value {
-    Value::Null
-}
 
 /// Go's `omitempty` test: not null, `""`, `false`, `0`, `[]` or `{}`.
 fn non_empty(v: &Value) -> bool {
@@ -222,19 +218,16 @@ fn docker_config(config: Option<&Value>) -> Value {
     let empty = Map::new();
     let given = config.and_then(Value::as_object).unwrap_or(&empty);
     let mut out = Map::new();
-    for (key, default) in CONFIG_KEYS {
-        match (given.get(*key), default) {
-            (Some(v), Some(_)) => {
-                out.insert((*key).to_owned(), v.clone());
-            }
-            (Some(v), None) if non_empty(v) => {
-                out.insert((*key).to_owned(), v.clone());
-            }
-            (None, Some(d)) => {
-                out.insert((*key).to_owned(), d());
-            }
-            _ => {}
-        }
+    for &(key, unset) in CONFIG_KEYS {
+        let value = match (given.get(key), unset) {
+            (Some(v), Unset::Omitted) if !non_empty(v) => continue,
+            (Some(v), _) => v.clone(),
+            (None, Unset::EmptyString) => json!(""),
+            (None, Unset::False) => json!(false),
+            (None, Unset::Null) => Value::Null,
+            (None, Unset::Omitted) => continue,
+        };
+        out.insert(key.to_owned(), value);
     }
     for (k, v) in given {
         if !out.contains_key(k) && !CONFIG_KEYS.iter().any(|(c, _)| c == k) {

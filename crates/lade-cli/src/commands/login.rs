@@ -56,7 +56,9 @@ pub fn login(args: &LoginArgs, settings: &Settings) -> anyhow::Result<i32> {
     }
     let credential = Credential::Basic { username, password };
     // Check the credentials against the registry before saving them.
-    let registry = Registry::new(&host, &settings.transport, Some(credential.clone()))?;
+    // registries.conf's `insecure = true` hosts count here too.
+    let transport = super::pull::Remote::load(settings)?.transport;
+    let registry = Registry::new(&host, &transport, Some(credential.clone()))?;
     let rt = crate::runtime()?;
     rt.block_on(registry.ping())
         .with_context(|| format!("login to {host} failed"))?;

@@ -1,18 +1,25 @@
-//! `lade manifest inspect [--raw] [--verbose] [--platforms] REF`
+//! `lade manifest inspect|create|annotate|push|rm`, as `docker manifest` does them.
 
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use lade_oci::Manifest;
 use lade_ops::manifest::{inspect, platforms, verbose};
+use lade_ops::manifest_list::{self, Annotation, ListProgress};
 use lade_reference::Reference;
+use lade_store::{ManifestList, Store};
 use serde::Serialize;
+use serde_json::{Value, json};
 
-use crate::cli::ManifestInspectArgs;
+use super::pull::Remote;
+use crate::cli::{
+    ManifestAnnotateArgs, ManifestCreateArgs, ManifestInspectArgs, ManifestPushArgs, ManifestRmArgs,
+};
 use crate::progress::Renderer;
 use crate::settings::Settings;
 
 /// JSON indented as Go's `json.Indent` / `MarshalIndent` with the given indent.
-fn indented(v: &serde_json::Value, indent: &[u8]) -> anyhow::Result<String> {
+fn indented(v: &Value, indent: &[u8]) -> anyhow::Result<String> {
     let mut buf = Vec::new();
     let fmt = serde_json::ser::PrettyFormatter::with_indent(indent);
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
@@ -20,48 +27,206 @@ fn indented(v: &serde_json::Value, indent: &[u8]) -> anyhow::Result<String> {
     Ok(String::from_utf8(buf)?)
 }
 
-pub fn inspect_cmd(args: &ManifestInspectArgs, settings: &Settings) -> anyhow::Result<i32> {
-    let reference = Reference::parse_normalized(&args.reference)?;
-    let reference = if reference.digest().is_none() {
-        reference.with_default_tag()
-    } else {
-        reference
+/// registries.conf, plus `--insecure` for the registries `names` may be read from.
+fn remote(settings: &Settings, names: &[&str], insecure: bool) -> anyhow::Result<Remote> {
+    let mut remote = Remote::load(settings)?;
+    if insecure {
+        for name in names {
+            for c in remote.conf.resolve(name)?.candidates {
+                remote
+                    .transport
+                    .insecure_registries
+                    .push(c.domain().to_owned());
+            }
+        }
+    }
+    Ok(remote)
+}
+
+/// The local list named `name`, when the store exists and holds one.
+fn local_list(settings: &Settings, name: &str) -> anyhow::Result<Option<ManifestList>> {
+    if !settings.root.exists() {
+        return Ok(None);
+    }
+    let Ok(reference) = Reference::parse_normalized(name) else {
+        return Ok(None);
     };
-    let mut transport_settings = settings.transport.clone();
-    if args.insecure {
-        transport_settings
-            .insecure_registries
-            .push(reference.domain().to_owned());
-    }
-    let renderer = Renderer::new(true);
-    let (credential, _) = lade_client::CredentialSources::from_env().get(reference.domain())?;
-    let registry = lade_client::Registry::new(reference.domain(), &transport_settings, credential)?;
-    let _ = renderer;
-    let rt = crate::runtime()?;
-    let inspected = inspect(&registry, &reference, rt.handle())?;
+    let Ok(list) = manifest_list::list_name(&reference) else {
+        return Ok(None);
+    };
+    Ok(Store::open(&settings.root)?.manifest_list(&list.to_string())?)
+}
+
+pub fn inspect_cmd(args: &ManifestInspectArgs, settings: &Settings) -> anyhow::Result<i32> {
     let mut out = io::stdout().lock();
-    if args.raw {
-        out.write_all(&inspected.top.bytes)?;
-        return Ok(crate::exit::SUCCESS);
-    }
-    if args.platforms {
-        writeln!(out, "{:<24} DIGEST", "PLATFORM")?;
-        for (p, d) in platforms(&inspected) {
-            writeln!(out, "{p:<24} {d}")?;
+    // A local list first, as Docker does: what `manifest push` would send.
+    if let Some(list) = local_list(settings, &args.reference)? {
+        let (_, bytes) = manifest_list::index_document(&list);
+        if args.verbose {
+            let entries: Vec<Value> = list
+                .entries
+                .iter()
+                .map(|e| {
+                    let doc: Value = serde_json::from_str(&e.manifest).unwrap_or(Value::Null);
+                    let key = if e.descriptor.media_type == lade_oci::media_type::DOCKER_MANIFEST {
+                        "SchemaV2Manifest"
+                    } else {
+                        "OCIManifest"
+                    };
+                    json!({"Ref": e.source, "Descriptor": e.descriptor, key: doc})
+                })
+                .collect();
+            writeln!(out, "{}", indented(&Value::Array(entries), b"\t")?)?;
+        } else {
+            out.write_all(&bytes)?;
+            writeln!(out)?;
         }
         return Ok(crate::exit::SUCCESS);
     }
-    if args.verbose {
-        let v = verbose(&registry, &reference, &inspected, rt.handle())?;
-        writeln!(out, "{}", indented(&v, b"\t")?)?;
-        return Ok(crate::exit::SUCCESS);
+    let remote = remote(settings, &[&args.reference], args.insecure)?;
+    let renderer = Renderer::new(true);
+    let rt = crate::runtime()?;
+    let (_, text) = remote.read(&args.reference, &renderer, |registry, reference| {
+        let reference = if reference.digest().is_none() {
+            reference.clone().with_default_tag()
+        } else {
+            reference.clone()
+        };
+        let inspected = inspect(registry, &reference, rt.handle())?;
+        if args.raw {
+            return Ok(inspected.top.bytes);
+        }
+        if args.platforms {
+            let mut text = format!("{:<24} DIGEST\n", "PLATFORM");
+            for (p, d) in platforms(&inspected) {
+                text.push_str(&format!("{p:<24} {d}\n"));
+            }
+            return Ok(text.into_bytes());
+        }
+        if args.verbose {
+            let v = verbose(registry, &reference, &inspected, rt.handle())?;
+            return Ok(format!("{}\n", indented(&v, b"\t")?).into_bytes());
+        }
+        // As Docker: an image manifest indented with tabs, a list with three spaces.
+        let doc: Value = serde_json::from_slice(&inspected.top.bytes)?;
+        let indent: &[u8] = match inspected.parsed {
+            Manifest::Image(_) => b"\t",
+            Manifest::Index(_) => b"   ",
+        };
+        Ok(format!("{}\n", indented(&doc, indent)?).into_bytes())
+    })?;
+    out.write_all(&text)?;
+    Ok(crate::exit::SUCCESS)
+}
+
+pub fn create(args: &ManifestCreateArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let list = Reference::parse_normalized(&args.list)?;
+    let names: Vec<&str> = args.manifests.iter().map(String::as_str).collect();
+    let remote = remote(settings, &names, args.insecure)?;
+    let store = Store::open(&settings.root)?;
+    let renderer = Renderer::new(true);
+    let rt = crate::runtime()?;
+    let mut entries = Vec::new();
+    for name in &names {
+        let (candidate, mut entry) = remote.read(name, &renderer, |registry, reference| {
+            Ok(manifest_list::fetch_entry(
+                registry,
+                reference,
+                rt.handle(),
+            )?)
+        })?;
+        // Named as the user's registry names it, whichever mirror answered.
+        entry.source = if candidate.digest().is_some() {
+            candidate.to_string()
+        } else {
+            candidate.with_default_tag().to_string()
+        };
+        entries.push(entry);
     }
-    // As Docker: an image manifest indented with tabs, a list with three spaces.
-    let doc: serde_json::Value = serde_json::from_slice(&inspected.top.bytes)?;
-    let indent: &[u8] = match inspected.parsed {
-        Manifest::Image(_) => b"\t",
-        Manifest::Index(_) => b"   ",
+    let created = manifest_list::create(&store, &list, entries, args.amend)?;
+    writeln!(
+        io::stdout().lock(),
+        "Created manifest list {}",
+        created.name
+    )?;
+    Ok(crate::exit::SUCCESS)
+}
+
+pub fn annotate(args: &ManifestAnnotateArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let list = Reference::parse_normalized(&args.list)?;
+    let image = Reference::parse_normalized(&args.manifest)?;
+    let store = Store::open(&settings.root)?;
+    let annotation = Annotation {
+        os: args.os.clone(),
+        arch: args.arch.clone(),
+        variant: args.variant.clone(),
+        os_version: args.os_version.clone(),
+        os_features: args.os_features.clone(),
     };
-    writeln!(out, "{}", indented(&doc, indent)?)?;
+    manifest_list::annotate(&store, &list, &image, &annotation)?;
+    Ok(crate::exit::SUCCESS)
+}
+
+/// `push` progress: one line each on stderr.
+struct Lines<'a>(&'a Renderer);
+
+impl ListProgress for Lines<'_> {
+    fn line(&self, line: &str) {
+        self.0.println(line);
+    }
+}
+
+pub fn push(args: &ManifestPushArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let list = Reference::parse_normalized(&args.list)?;
+    let store = Store::open(&settings.root)?;
+    let name = manifest_list::list_name(&list)?.to_string();
+    let stored =
+        store
+            .manifest_list(&name)?
+            .ok_or_else(|| lade_ops::manifest_list::ListError::NoList {
+                name: list.familiar(),
+            })?;
+    let mut hosts = vec![list.domain().to_owned()];
+    for e in &stored.entries {
+        if let Ok(r) = Reference::parse_normalized(&e.source)
+            && !hosts.iter().any(|h| h == r.domain())
+        {
+            hosts.push(r.domain().to_owned());
+        }
+    }
+    let mut remote = Remote::load(settings)?;
+    if args.insecure {
+        remote
+            .transport
+            .insecure_registries
+            .push(list.domain().to_owned());
+    }
+    let renderer = Renderer::new(false);
+    let mut registries = BTreeMap::new();
+    for h in hosts {
+        let client = remote.client(&h, &renderer)?;
+        registries.insert(h, client);
+    }
+    let rt = crate::runtime()?;
+    let pushed = manifest_list::push(&store, &list, &registries, &Lines(&renderer), rt.handle())?;
+    writeln!(io::stdout().lock(), "{}", pushed.digest)?;
+    if args.purge {
+        manifest_list::remove(&store, &list)?;
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
+pub fn rm(args: &ManifestRmArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let store = Store::open(&settings.root)?;
+    let mut missing = Vec::new();
+    for name in &args.lists {
+        let list = Reference::parse_normalized(name)?;
+        if !manifest_list::remove(&store, &list)? {
+            missing.push(name.clone());
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!("No such manifest: {}", missing.join(", "));
+    }
     Ok(crate::exit::SUCCESS)
 }

@@ -2,6 +2,7 @@
 
 mod check;
 mod df;
+mod export;
 mod history;
 mod images;
 mod import;
@@ -17,8 +18,6 @@ mod rmi;
 mod save;
 mod search;
 mod tag;
-
-use anyhow::bail;
 
 use crate::cli::{Cli, Command, ImageCommand, ManifestCommand, RegistryCommand, SystemCommand};
 use crate::settings::Settings;
@@ -42,21 +41,18 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Push(a) | Command::Image(ImageCommand::Push(a)) => push::run(&a, settings),
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(&a, settings),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(&a, settings),
-        Command::Image(ImageCommand::Export(_)) => not_yet("image export"),
+        Command::Image(ImageCommand::Export(a)) => export::run(&a, settings),
         Command::Search(a) => search::run(&a, settings),
         Command::Login(a) => login::login(&a, settings),
         Command::Logout(a) => login::logout(&a, settings),
         Command::Manifest(ManifestCommand::Inspect(a)) => manifest::inspect_cmd(&a, settings),
-        Command::Manifest(ManifestCommand::Create(_)) => not_yet("manifest create"),
-        Command::Manifest(ManifestCommand::Annotate(_)) => not_yet("manifest annotate"),
-        Command::Manifest(ManifestCommand::Push(_)) => not_yet("manifest push"),
+        Command::Manifest(ManifestCommand::Create(a)) => manifest::create(&a, settings),
+        Command::Manifest(ManifestCommand::Annotate(a)) => manifest::annotate(&a, settings),
+        Command::Manifest(ManifestCommand::Push(a)) => manifest::push(&a, settings),
+        Command::Manifest(ManifestCommand::Rm(a)) => manifest::rm(&a, settings),
         Command::Registry(RegistryCommand::Serve(a)) => registry::serve(&a, settings),
         Command::Registry(RegistryCommand::Gc(a)) => registry::gc(&a, settings),
         Command::System(SystemCommand::Df(a)) => df::run(&a, settings),
         Command::System(SystemCommand::Prune(a)) => prune::run_system(&a, settings),
     }
-}
-
-fn not_yet(name: &str) -> anyhow::Result<i32> {
-    bail!("`lade {name}` is not built yet in this version of lade")
 }

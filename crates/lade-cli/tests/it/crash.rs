@@ -63,7 +63,8 @@ fn timed(cmd: &mut Command) -> Duration {
 }
 
 /// `lade system check` exits 0 (no corrupt blob, no missing blob, no unreadable
-/// manifest); returns how many harmless leftovers (orphans, temporary files) it saw.
+/// manifest); returns how many harmless leftovers (unreferenced blobs, temporary
+/// files) it found.
 #[track_caller]
 fn assert_sound(t: &TestRoot, what: &str) -> usize {
     let check = t.run(&["system", "check"]);
@@ -107,10 +108,39 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn report(what: &str, runs: usize, killed: usize, leftovers: usize, start: Instant) {
+/// What the kills of one test did.
+#[derive(Default)]
+struct Tally {
+    killed: usize,
+    /// Kills after which `check` found more to reclaim than before.
+    left_behind: usize,
+    before: usize,
+}
+
+impl Tally {
+    fn kill(&mut self, killed: bool) {
+        self.killed += usize::from(killed);
+    }
+
+    fn after(&mut self, leftovers: usize) {
+        if leftovers > self.before {
+            self.left_behind += 1;
+        }
+        self.before = leftovers;
+    }
+
+    fn reset(&mut self) {
+        self.before = 0;
+    }
+}
+
+fn report(what: &str, runs: usize, tally: &Tally, start: Instant) {
     eprintln!(
-        "crash {what}: {killed} of {runs} runs killed mid-way, store sound after every one \
-         ({leftovers} harmless leftovers seen), re-run completed; {:?}",
+        "crash {what}: {} of {runs} runs killed mid-way, store sound after every one, {} \
+         kills left temporary files or unreferenced blobs to reclaim (`system check \
+         --repair` did), re-run completed; {:?}",
+        tally.killed,
+        tally.left_behind,
         start.elapsed()
     );
 }
@@ -141,17 +171,20 @@ fn kill_9_during_pull() {
     let t = TestRoot::new();
     let typical = timed(t.lade().args(["pull", "-q", &reference]));
     t.run(&["rmi", &reference]).ok();
-    let (mut killed, mut leftovers) = (0, 0);
-    let runs = moments(30, typical);
+    let mut tally = Tally::default();
+    let runs = moments(40, typical);
     for (i, delay) in runs.iter().enumerate() {
         if names(&t).contains(&reference) {
             t.run(&["rmi", &reference]).ok();
         }
-        killed += usize::from(kill_after(
+        tally.kill(kill_after(
             t.lade().args(["pull", "-q", &reference]),
             *delay,
         ));
-        leftovers += assert_sound(&t, &format!("pull killed after {delay:?} (run {i})"));
+        tally.after(assert_sound(
+            &t,
+            &format!("pull killed after {delay:?} (run {i})"),
+        ));
         // A tag, when there is one, names the whole image.
         if names(&t).contains(&reference) {
             assert_eq!(manifest_of(&t, &reference), image.digest());
@@ -164,8 +197,12 @@ fn kill_9_during_pull() {
     }
     t.run(&["system", "check", "--repair"]).ok();
     assert_clean(&t);
-    assert!(killed >= 10, "only {killed} pulls were killed mid-way");
-    report("pull", runs.len(), killed, leftovers, start);
+    assert!(
+        tally.killed >= 10,
+        "only {} pulls were killed mid-way",
+        tally.killed
+    );
+    report("pull", runs.len(), &tally, start);
 }
 
 /// The registry storage checked from outside, as `lade system check` checks a store:
@@ -294,13 +331,13 @@ fn kill_9_during_push() {
     let (reg, _, target) = fresh(&t);
     let typical = timed(t.lade().args(["push", "-q", &target]));
     drop(reg);
-    let (mut killed, mut leftovers) = (0, 0);
-    let runs = moments(24, typical);
+    let mut tally = Tally::default();
+    let runs = moments(30, typical);
     for (i, delay) in runs.iter().enumerate() {
         let (reg, storage, target) = fresh(&t);
-        killed += usize::from(kill_after(t.lade().args(["push", "-q", &target]), *delay));
+        tally.kill(kill_after(t.lade().args(["push", "-q", &target]), *delay));
         let what = format!("push killed after {delay:?} (run {i})");
-        leftovers += assert_sound(&t, &what);
+        tally.after(assert_sound(&t, &what));
         // The registry holds the tag only with everything it needs.
         registry_fsck(&storage);
         t.run(&["push", "-q", &target]).ok();
@@ -315,9 +352,14 @@ fn kill_9_during_push() {
         }
         t.run(&["rmi", &target]).ok();
     }
+    t.run(&["system", "check", "--repair"]).ok();
     assert_clean(&t);
-    assert!(killed >= 8, "only {killed} pushes were killed mid-way");
-    report("push", runs.len(), killed, leftovers, start);
+    assert!(
+        tally.killed >= 8,
+        "only {} pushes were killed mid-way",
+        tally.killed
+    );
+    report("push", runs.len(), &tally, start);
 }
 
 #[test]
@@ -329,30 +371,38 @@ fn kill_9_during_import() {
     std::fs::write(&input, &tar).unwrap();
     let input = input.to_str().unwrap();
     let typical = timed(t.lade().args(["import", input, "first:1"]));
-    let (mut killed, mut leftovers) = (0, 0);
-    let runs = moments(20, typical);
+    let mut tally = Tally::default();
+    let runs = moments(30, typical);
     for (i, delay) in runs.iter().enumerate() {
         let name = format!("victim:{i}");
-        killed += usize::from(kill_after(t.lade().args(["import", input, &name]), *delay));
-        leftovers += assert_sound(&t, &format!("import killed after {delay:?} (run {i})"));
+        tally.kill(kill_after(t.lade().args(["import", input, &name]), *delay));
+        tally.after(assert_sound(
+            &t,
+            &format!("import killed after {delay:?} (run {i})"),
+        ));
         for n in names(&t) {
             assert!(n.starts_with("first:") || n.starts_with("victim:"), "{n}");
         }
     }
-    let id = t.run(&["import", input, "victim:done"]).ok().stdout;
-    let first = t
-        .run(&["inspect", "--format", "{{.Id}}", "first:1"])
-        .ok()
-        .stdout;
+    t.run(&["import", input, "victim:done"]).ok();
+    let layers = |name: &str| {
+        t.run(&["inspect", "--format", "{{json .RootFS.Layers}}", name])
+            .ok()
+            .stdout
+    };
     assert_eq!(
-        id.trim(),
-        first.trim(),
-        "the same input gives the same image"
+        layers("victim:done"),
+        layers("first:1"),
+        "the same input gives the same layer"
     );
     t.run(&["system", "check", "--repair"]).ok();
     assert_clean(&t);
-    assert!(killed >= 8, "only {killed} imports were killed mid-way");
-    report("import", runs.len(), killed, leftovers, start);
+    assert!(
+        tally.killed >= 8,
+        "only {} imports were killed mid-way",
+        tally.killed
+    );
+    report("import", runs.len(), &tally, start);
 }
 
 #[test]
@@ -363,20 +413,28 @@ fn kill_9_during_tag() {
         import_image(&t, Some(&format!("base{seed}:1")), seed);
     }
     let typical = timed(t.lade().args(["tag", "base0:1", "warmup:1"]));
-    let (mut killed, mut leftovers) = (0, 0);
-    let runs = moments(40, typical);
+    let mut tally = Tally::default();
+    let runs = moments(60, typical);
     for (i, delay) in runs.iter().enumerate() {
         let (src, dst) = (format!("base{}:1", i % 10), format!("moved:{}", i % 4));
-        killed += usize::from(kill_after(t.lade().args(["tag", &src, &dst]), *delay));
-        leftovers += assert_sound(&t, &format!("tag killed after {delay:?} (run {i})"));
+        tally.kill(kill_after(t.lade().args(["tag", &src, &dst]), *delay));
+        tally.after(assert_sound(
+            &t,
+            &format!("tag killed after {delay:?} (run {i})"),
+        ));
         t.run(&["tag", &src, &dst]).ok();
         let want = t.run(&["inspect", "--format", "{{.Id}}", &src]).ok().stdout;
         let got = t.run(&["inspect", "--format", "{{.Id}}", &dst]).ok().stdout;
         assert_eq!(got, want);
     }
+    t.run(&["system", "check", "--repair"]).ok();
     assert_clean(&t);
-    assert!(killed >= 10, "only {killed} tags were killed mid-way");
-    report("tag", runs.len(), killed, leftovers, start);
+    assert!(
+        tally.killed >= 10,
+        "only {} tags were killed mid-way",
+        tally.killed
+    );
+    report("tag", runs.len(), &tally, start);
 }
 
 /// A store of 12 images (two tags each) and 6 dangling ones, copied before each run.
@@ -412,14 +470,21 @@ fn kill_9_during_rmi() {
         c.arg("rmi").args(names);
         c
     };
-    let typical = timed(&mut rmi(&victims));
-    let (mut killed, mut leftovers) = (0, 0);
-    let runs = moments(30, typical);
+    let typical = (0..3)
+        .map(|_| {
+            restore(&t, &pristine);
+            timed(&mut rmi(&victims))
+        })
+        .min()
+        .unwrap();
+    let mut tally = Tally::default();
+    let runs = moments(40, typical);
     for (i, delay) in runs.iter().enumerate() {
         restore(&t, &pristine);
-        killed += usize::from(kill_after(&mut rmi(&victims), *delay));
+        tally.reset();
+        tally.kill(kill_after(&mut rmi(&victims), *delay));
         let what = format!("rmi killed after {delay:?} (run {i})");
-        leftovers += assert_sound(&t, &what);
+        tally.after(assert_sound(&t, &what));
         // Re-run on what is left: it completes and leaves only the dangling images.
         let left: Vec<String> = names(&t)
             .into_iter()
@@ -438,8 +503,12 @@ fn kill_9_during_rmi() {
     }
     t.run(&["system", "check", "--repair"]).ok();
     assert_clean(&t);
-    assert!(killed >= 10, "only {killed} rmis were killed mid-way");
-    report("rmi", runs.len(), killed, leftovers, start);
+    assert!(
+        tally.killed >= 10,
+        "only {} rmis were killed mid-way",
+        tally.killed
+    );
+    report("rmi", runs.len(), &tally, start);
 }
 
 #[test]
@@ -447,9 +516,15 @@ fn kill_9_during_image_prune() {
     let start = Instant::now();
     let t = TestRoot::new();
     let pristine = pristine(&t);
-    let typical = timed(t.lade().args(["image", "prune", "-a", "-f"]));
-    let (mut killed, mut leftovers) = (0, 0);
-    let runs = moments(30, typical);
+    let typical = (0..3)
+        .map(|_| {
+            restore(&t, &pristine);
+            timed(t.lade().args(["image", "prune", "-a", "-f"]))
+        })
+        .min()
+        .unwrap();
+    let mut tally = Tally::default();
+    let runs = moments(40, typical);
     for (i, delay) in runs.iter().enumerate() {
         restore(&t, &pristine);
         // Alternate: dangling images only, and everything.
@@ -459,9 +534,9 @@ fn kill_9_during_image_prune() {
         } else {
             &["image", "prune", "-f"]
         };
-        killed += usize::from(kill_after(t.lade().args(args), *delay));
+        tally.kill(kill_after(t.lade().args(args), *delay));
         let what = format!("image prune killed after {delay:?} (run {i})");
-        leftovers += assert_sound(&t, &what);
+        tally.after(assert_sound(&t, &what));
         t.run(args).ok();
         let left = names(&t);
         if all {
@@ -473,8 +548,12 @@ fn kill_9_during_image_prune() {
     }
     t.run(&["system", "check", "--repair"]).ok();
     assert_clean(&t);
-    assert!(killed >= 10, "only {killed} prunes were killed mid-way");
-    report("image prune", runs.len(), killed, leftovers, start);
+    assert!(
+        tally.killed >= 10,
+        "only {} prunes were killed mid-way",
+        tally.killed
+    );
+    report("image prune", runs.len(), &tally, start);
 }
 
 /// The manifests the registry acknowledged: `(repo, digest)` of every `PUT` of a
@@ -620,11 +699,13 @@ fn kill_9_of_the_registry_during_uploads() {
         assert_pullable(&proxy.host, repo, &want);
     }
     registry_fsck(&storage);
+    // Uploads the kills cut short stay as files: nothing reclaims them yet.
+    let abandoned = std::fs::read_dir(storage.join("uploads")).unwrap().count();
     assert!(killed >= runs / 2, "only {killed} registry kills landed");
     eprintln!(
         "crash registry uploads: {killed} registry kills during {runs} pushes; {} manifests \
          acknowledged before a kill all pullable, {served} served blobs verified, every push \
-         completed afterwards; {:?}",
+         completed afterwards, {abandoned} abandoned upload files left in uploads/; {:?}",
         verified,
         start.elapsed()
     );
@@ -637,7 +718,7 @@ fn kill_9_during_registry_gc() {
     let storage = t.path("registry");
     let reg = LadeRegistry::start(&storage, &[]);
     // Kept: tagged images. Garbage: one more image per run, its tag deleted before the run.
-    let runs = 30;
+    let runs = 40;
     let mut kept = Vec::new();
     for k in 0..4 {
         let name = reg.image(&format!("gc/keep:{k}"));

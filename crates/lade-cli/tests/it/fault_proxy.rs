@@ -9,7 +9,7 @@
 
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -423,10 +423,8 @@ fn serve(client: TcpStream, shared: &Shared) -> std::io::Result<()> {
         req.remove("transfer-encoding");
         req.remove("expect");
         req.set("Content-Length", body.len().to_string());
-        if method == "GET" || method == "HEAD" || method == "DELETE" {
-            if body.is_empty() {
-                req.remove("content-length");
-            }
+        if matches!(method.as_str(), "GET" | "HEAD" | "DELETE") && body.is_empty() {
+            req.remove("content-length");
         }
         let want = shared.upstream.lock().unwrap().clone();
         if upstream.as_ref().is_some_and(|u| u.2 != want) {

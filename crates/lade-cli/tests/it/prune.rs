@@ -154,7 +154,11 @@ fn the_prompt_decides() {
     );
     // One image left (`-q` prints its ID once per tag, as Docker's does).
     let q = t.run(&["images", "-q"]).ok().stdout;
-    assert_eq!(q.lines().collect::<std::collections::BTreeSet<_>>().len(), 1, "{q}");
+    assert_eq!(
+        q.lines().collect::<std::collections::BTreeSet<_>>().len(),
+        1,
+        "{q}"
+    );
 }
 
 #[test]

@@ -148,6 +148,9 @@ struct Shared {
     auth: Mutex<Auth>,
     /// Blob GETs answer `307` to `BASE/v2/REPO/blobs/DIGEST`.
     redirect_blobs: Mutex<Option<String>>,
+    /// `/v1/search` (Docker Hub's shape) answers with these results whose name
+    /// contains the query; `None`: no search API (404).
+    search: Mutex<Option<Vec<serde_json::Value>>>,
 }
 
 /// A fake registry on 127.0.0.1; stops accepting when dropped.
@@ -219,6 +222,11 @@ impl FakeRegistry {
 
     pub fn set_auth(&self, auth: Auth) {
         *self.shared.auth.lock().unwrap() = auth;
+    }
+
+    /// Serves `/v1/search` with these results (objects as Docker Hub sends them).
+    pub fn set_search(&self, results: Vec<serde_json::Value>) {
+        *self.shared.search.lock().unwrap() = Some(results);
     }
 
     pub fn redirect_blobs_to(&self, base: &str) {
@@ -399,6 +407,20 @@ fn respond(shared: &Shared, req: &Request) -> Response {
             serde_json::to_vec(&json!({"token": TOKEN, "expires_in": 300})).unwrap(),
         )
         .header("Content-Type", "application/json");
+    }
+    if path == "/v1/search"
+        && let Some(results) = shared.search.lock().unwrap().clone()
+    {
+        let q = req.query("q").unwrap_or_default();
+        let n: usize = req.query("n").and_then(|n| n.parse().ok()).unwrap_or(25);
+        let hits: Vec<_> = results
+            .into_iter()
+            .filter(|r| r["name"].as_str().is_some_and(|name| name.contains(&q)))
+            .take(n)
+            .collect();
+        let body = json!({"num_results": hits.len(), "query": q, "results": hits});
+        return Response::new(200, serde_json::to_vec(&body).unwrap())
+            .header("Content-Type", "application/json");
     }
     let repo = route(path).map(|(r, ..)| r.to_owned()).unwrap_or_default();
 
