@@ -92,13 +92,6 @@ fn id_prefixes_resolve_and_ambiguity_is_an_error() {
 }
 
 #[test]
-fn not_built_yet_says_so() {
-    let t = TestRoot::new();
-    t.run(&["manifest", "create", "a", "b"])
-        .fails_with("not built yet");
-}
-
-#[test]
 fn usage_errors_exit_125_and_help_exits_0() {
     let t = TestRoot::new();
     assert_eq!(t.run(&["images", "--bogus"]).code, 125);
