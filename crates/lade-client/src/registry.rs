@@ -167,7 +167,7 @@ impl Registry {
 
     /// Sends a request (rebuilt for every attempt), handling auth challenges and
     /// retrying temporary failures. Returns the response whatever its status.
-    async fn send(
+    pub(crate) async fn send(
         &self,
         method: Method,
         path: &str,
@@ -179,7 +179,7 @@ impl Registry {
     }
 
     /// Resolves a `Location` header (absolute, or relative to the registry).
-    async fn absolute(&self, location: &str) -> Result<String, ClientError> {
+    pub(crate) async fn absolute(&self, location: &str) -> Result<String, ClientError> {
         if location.starts_with("http://") || location.starts_with("https://") {
             Ok(location.to_owned())
         } else {
@@ -188,7 +188,7 @@ impl Registry {
     }
 
     /// [`Registry::send`] to a full URL (upload locations may point anywhere).
-    async fn send_url(
+    pub(crate) async fn send_url(
         &self,
         method: Method,
         url: &str,
@@ -398,30 +398,6 @@ impl Registry {
             value,
             expires: Instant::now() + lifetime - Duration::from_secs(5),
         })
-    }
-
-    pub(crate) async fn send_req(
-        &self,
-        method: Method,
-        path: &str,
-        scope: &str,
-        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ClientError> {
-        self.send(method, path, scope, build).await
-    }
-
-    pub(crate) async fn send_url_pub(
-        &self,
-        method: Method,
-        url: &str,
-        scope: &str,
-        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ClientError> {
-        self.send_url(method, url, scope, build).await
-    }
-
-    pub(crate) async fn absolute_pub(&self, location: &str) -> Result<String, ClientError> {
-        self.absolute(location).await
     }
 
     /// `HEAD /v2/REPO/manifests/REF`: the manifest's digest without fetching it (not
@@ -641,12 +617,8 @@ fn content_type(h: &header::HeaderMap) -> String {
         .unwrap_or_default()
 }
 
-pub(crate) fn next_link_pub(link: &str) -> Option<String> {
-    next_link(link)
-}
-
 /// `</v2/x/tags/list?n=2&last=b>; rel="next"` → the path.
-fn next_link(link: &str) -> Option<String> {
+pub(crate) fn next_link(link: &str) -> Option<String> {
     let (target, params) = link.split_once(';')?;
     if !params.contains("rel=\"next\"") && !params.contains("rel=next") {
         return None;
@@ -696,7 +668,7 @@ pub(crate) fn api_error(status: u16, body: &[u8]) -> Option<ApiError> {
 }
 
 /// Turns a non-success response into an error in the registry's words.
-async fn check_status(
+pub(crate) async fn check_status(
     resp: reqwest::Response,
     path: &str,
 ) -> Result<reqwest::Response, ClientError> {
@@ -735,13 +707,6 @@ async fn check_status(
         Some(error) => ClientError::Api(error),
         None => ClientError::Status { status: code, url },
     })
-}
-
-pub(crate) async fn check_status_pub(
-    resp: reqwest::Response,
-    path: &str,
-) -> Result<reqwest::Response, ClientError> {
-    check_status(resp, path).await
 }
 
 /// Reads a whole body, refusing more than `limit` bytes.

@@ -6,7 +6,7 @@ use std::path::Path;
 use lade_reference::Digest;
 use reqwest::{Method, StatusCode, header};
 
-use crate::registry::{check_status_pub, pull_scope};
+use crate::registry::{check_status, pull_scope};
 use crate::{ClientError, Registry};
 
 /// Blobs up to this size go in one PUT; larger ones in PATCH chunks of this size.
@@ -31,12 +31,12 @@ impl Registry {
     pub async fn head_blob(&self, repo: &str, digest: &Digest) -> Result<Option<u64>, ClientError> {
         let path = format!("/v2/{repo}/blobs/{digest}");
         let resp = self
-            .send_req(Method::HEAD, &path, &push_scope(repo), |r| r)
+            .send(Method::HEAD, &path, &push_scope(repo), |r| r)
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let resp = check_status_pub(resp, &path).await?;
+        let resp = check_status(resp, &path).await?;
         Ok(Some(resp.content_length().unwrap_or(0)))
     }
 
@@ -50,11 +50,11 @@ impl Registry {
         let path = format!("/v2/{repo}/blobs/uploads/?mount={digest}&from={from}");
         let scope = format!("{} {}", push_scope(repo), pull_scope(from));
         let resp = self
-            .send_req(Method::POST, &path, &scope, |r| {
+            .send(Method::POST, &path, &scope, |r| {
                 r.header(header::CONTENT_LENGTH, "0")
             })
             .await?;
-        let resp = check_status_pub(resp, &path).await?;
+        let resp = check_status(resp, &path).await?;
         if resp.status() == StatusCode::CREATED {
             return Ok(Mount::Mounted);
         }
@@ -65,11 +65,11 @@ impl Registry {
     pub async fn start_upload(&self, repo: &str) -> Result<String, ClientError> {
         let path = format!("/v2/{repo}/blobs/uploads/");
         let resp = self
-            .send_req(Method::POST, &path, &push_scope(repo), |r| {
+            .send(Method::POST, &path, &push_scope(repo), |r| {
                 r.header(header::CONTENT_LENGTH, "0")
             })
             .await?;
-        let resp = check_status_pub(resp, &path).await?;
+        let resp = check_status(resp, &path).await?;
         self.location(&resp, &path).await
     }
 
@@ -82,7 +82,7 @@ impl Registry {
                 url: path.to_owned(),
                 reason: "the registry sent no Location for the upload".into(),
             })?;
-        self.absolute_pub(loc).await
+        self.absolute(loc).await
     }
 
     /// Uploads the file at `path` (`size` bytes, digest `digest`) to the session at
@@ -101,13 +101,13 @@ impl Registry {
         if size <= CHUNK_SIZE {
             let url = with_digest(&location, digest);
             let resp = self
-                .send_url_pub(Method::PUT, &url, &scope, |r| {
+                .send_url(Method::PUT, &url, &scope, |r| {
                     r.header(header::CONTENT_TYPE, "application/octet-stream")
                         .header(header::CONTENT_LENGTH, size.to_string())
                         .body(file_body(path, 0, size))
                 })
                 .await?;
-            check_status_pub(resp, &url).await?;
+            check_status(resp, &url).await?;
             sent(size);
             return Ok(());
         }
@@ -117,7 +117,7 @@ impl Registry {
             let len = CHUNK_SIZE.min(size - offset);
             let end = offset + len - 1;
             let result = self
-                .send_url_pub(Method::PATCH, &location, &scope, |r| {
+                .send_url(Method::PATCH, &location, &scope, |r| {
                     r.header(header::CONTENT_TYPE, "application/octet-stream")
                         .header(header::CONTENT_RANGE, format!("{offset}-{end}"))
                         .header(header::CONTENT_LENGTH, len.to_string())
@@ -131,14 +131,14 @@ impl Registry {
                         .get(header::LOCATION)
                         .and_then(|v| v.to_str().ok())
                     {
-                        location = self.absolute_pub(l).await?;
+                        location = self.absolute(l).await?;
                     }
                     offset = end + 1;
                     sent(offset);
                     true
                 }
                 Ok(resp) if resp.status() != StatusCode::RANGE_NOT_SATISFIABLE => {
-                    let e = check_status_pub(resp, &location).await.err();
+                    let e = check_status(resp, &location).await.err();
                     match e {
                         Some(e) if !e.is_temporary() => return Err(e),
                         _ => false,
@@ -161,20 +161,18 @@ impl Registry {
         }
         let url = with_digest(&location, digest);
         let resp = self
-            .send_url_pub(Method::PUT, &url, &scope, |r| {
+            .send_url(Method::PUT, &url, &scope, |r| {
                 r.header(header::CONTENT_LENGTH, "0")
             })
             .await?;
-        check_status_pub(resp, &url).await?;
+        check_status(resp, &url).await?;
         Ok(())
     }
 
     /// `GET` on an upload session: the next byte the registry expects.
     async fn upload_offset(&self, scope: &str, location: &str) -> Result<u64, ClientError> {
-        let resp = self
-            .send_url_pub(Method::GET, location, scope, |r| r)
-            .await?;
-        let resp = check_status_pub(resp, location).await?;
+        let resp = self.send_url(Method::GET, location, scope, |r| r).await?;
+        let resp = check_status(resp, location).await?;
         let range = resp
             .headers()
             .get(header::RANGE)
@@ -201,12 +199,12 @@ impl Registry {
         let path = format!("/v2/{repo}/manifests/{reference}");
         let body = bytes.to_vec();
         let resp = self
-            .send_req(Method::PUT, &path, &push_scope(repo), |r| {
+            .send(Method::PUT, &path, &push_scope(repo), |r| {
                 r.header(header::CONTENT_TYPE, media_type)
                     .body(body.clone())
             })
             .await?;
-        let resp = check_status_pub(resp, &path).await?;
+        let resp = check_status(resp, &path).await?;
         Ok(resp
             .headers()
             .get("docker-content-digest")
@@ -216,8 +214,8 @@ impl Registry {
 
     /// `GET /v2/` with credentials: checks that they are accepted (for `login`).
     pub async fn ping(&self) -> Result<(), ClientError> {
-        let resp = self.send_req(Method::GET, "/v2/", "", |r| r).await?;
-        check_status_pub(resp, "/v2/").await.map(|_| ())
+        let resp = self.send(Method::GET, "/v2/", "", |r| r).await?;
+        check_status(resp, "/v2/").await.map(|_| ())
     }
 }
 
@@ -286,11 +284,11 @@ impl Registry {
             })
             .collect();
         let path = format!("/v1/search?q={q}&n={limit}");
-        let resp = self.send_req(Method::GET, &path, "", |r| r).await?;
+        let resp = self.send(Method::GET, &path, "", |r| r).await?;
         if matches!(resp.status().as_u16(), 404 | 405) {
             return Ok(None);
         }
-        let resp = check_status_pub(resp, &path).await?;
+        let resp = check_status(resp, &path).await?;
         let url = resp.url().to_string();
         let body = resp.bytes().await.map_err(|e| ClientError::Transport {
             host: url.clone(),
@@ -314,14 +312,14 @@ impl Registry {
         let mut path = "/v2/_catalog?n=1000".to_owned();
         for _ in 0..10_000 {
             let resp = self
-                .send_req(Method::GET, &path, "registry:catalog:*", |r| r)
+                .send(Method::GET, &path, "registry:catalog:*", |r| r)
                 .await?;
-            let resp = check_status_pub(resp, &path).await?;
+            let resp = check_status(resp, &path).await?;
             let next = resp
                 .headers()
                 .get(header::LINK)
                 .and_then(|v| v.to_str().ok())
-                .and_then(crate::registry::next_link_pub);
+                .and_then(crate::registry::next_link);
             let url = resp.url().to_string();
             let body = resp.bytes().await.map_err(|e| ClientError::Transport {
                 host: url.clone(),
