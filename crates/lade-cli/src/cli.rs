@@ -352,6 +352,18 @@ pub enum RegistryCommand {
     Serve(ServeArgs),
     /// Remove blobs no manifest references, while the registry keeps serving
     Gc(GcArgs),
+    /// Verify the registry's storage: every blob's digest, every manifest complete
+    Check(RegistryCheckArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistryCheckArgs {
+    /// The registry's data directory [default: $XDG_DATA_HOME/lade-registry]
+    #[arg(long = "storage", visible_alias = "data", value_name = "DIR")]
+    pub storage: Option<std::path::PathBuf>,
+    /// Delete what cannot be served correctly (those images must be pushed again)
+    #[arg(long)]
+    pub repair: bool,
 }
 
 #[derive(Debug, Args)]
@@ -427,6 +439,9 @@ pub struct GcArgs {
     /// Keep blobs younger than this many seconds (uploads in progress)
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub grace: u64,
+    /// Remove upload sessions untouched for this many seconds (abandoned pushes)
+    #[arg(long, default_value_t = 7 * 24 * 3600, value_name = "SECONDS")]
+    pub upload_age: u64,
 }
 
 #[derive(Debug, Args)]

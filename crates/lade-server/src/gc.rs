@@ -26,6 +26,9 @@ pub struct GcOptions {
     pub delete_untagged: bool,
     /// Blobs and links younger than this are kept whatever the marks say.
     pub grace: Duration,
+    /// Upload sessions (and temporary files) untouched for this long are abandoned and
+    /// removed, as distribution's upload purging does.
+    pub upload_age: Duration,
 }
 
 impl Default for GcOptions {
@@ -33,6 +36,7 @@ impl Default for GcOptions {
         Self {
             delete_untagged: false,
             grace: Duration::from_secs(3600),
+            upload_age: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -45,6 +49,9 @@ pub struct GcPlan {
     /// Blobs to delete, with their sizes.
     pub blobs: Vec<(Digest, u64)>,
     pub blobs_kept: usize,
+    /// Abandoned upload sessions and temporary files removed, and their bytes (a
+    /// dry run removes none).
+    pub uploads_purged: (usize, u64),
 }
 
 impl GcPlan {
@@ -187,5 +194,7 @@ pub fn run(storage: &FsStorage, opts: &GcOptions, dry_run: bool) -> Result<GcPla
     for (d, _) in &plan.blobs {
         storage.delete_blob(d)?;
     }
+    let mut plan = plan;
+    plan.uploads_purged = storage.purge_uploads(opts.upload_age)?;
     Ok(plan)
 }

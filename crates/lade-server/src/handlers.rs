@@ -116,6 +116,10 @@ async fn route(
     if route == Route::Token {
         return token(state, query, authz);
     }
+    // A liveness probe carries no data; load balancers ask it without credentials.
+    if route == Route::Health && matches!(*method, Method::GET | Method::HEAD) {
+        return Ok(json(StatusCode::OK, r#"{"status":"ok"}"#));
+    }
     let (access, repo) = access_for(&route, method, query);
     // Search lists only what the caller may pull; without credentials it answers only
     // when something is open to anonymous pulls.
@@ -159,9 +163,6 @@ async fn route(
     let s = state.as_ref();
     match (route, method.clone()) {
         (Route::Base, Method::GET | Method::HEAD) => Ok(json(StatusCode::OK, "{}")),
-        (Route::Health, Method::GET | Method::HEAD) => {
-            Ok(json(StatusCode::OK, r#"{"status":"ok"}"#))
-        }
         (Route::Metrics, Method::GET) => Ok(metrics(s)),
         (Route::Catalog, Method::GET) => catalog(s, query),
         (Route::Search, Method::GET) => search::search(s, query, authz).await,
@@ -195,9 +196,9 @@ async fn route(
         (Route::Upload { name, id }, Method::PUT) => {
             put_upload(s, &name, &id, query, headers, body).await
         }
-        (Route::Upload { id, .. }, Method::DELETE) => {
-            s.uploads.lock().map(|mut u| u.remove(&id)).ok();
-            if s.storage.delete_upload(&id)? {
+        (Route::Upload { name, id }, Method::DELETE) => {
+            if s.storage.delete_upload(&name, &id)? {
+                s.uploads.lock().map(|mut u| u.remove(&id)).ok();
                 Ok(StatusCode::NO_CONTENT.into_response())
             } else {
                 Err(ApiError::new(Code::BlobUploadUnknown))
@@ -220,7 +221,6 @@ fn access_for<'r>(route: &'r Route, method: &Method, query: &str) -> (Access, Op
         _ => None,
     };
     let access = match (route, method) {
-        (Route::Health, _) => return (Access::Pull, Some("*health*")),
         (_, &Method::GET | &Method::HEAD) if name.is_some() => Access::Pull,
         (_, &Method::DELETE) if !matches!(route, Route::Upload { .. }) => Access::Delete,
         (_, _) if name.is_some() => Access::Push,
@@ -567,9 +567,13 @@ async fn get_blob(
     headers: &HeaderMap,
     head: bool,
 ) -> Result<Response> {
-    let size = s
-        .storage
-        .repo_blob(name, digest)
+    // The link is refreshed under the storage lock: a push told "this layer exists"
+    // must still find it when its manifest arrives, whatever GC does meanwhile.
+    let storage = s.storage.clone();
+    let (name2, digest2) = (name.to_owned(), digest.clone());
+    let size = tokio::task::spawn_blocking(move || storage.use_blob(&name2, &digest2))
+        .await
+        .map_err(|e| ApiError::internal("looking up a blob", e))??
         .ok_or_else(|| ApiError::new(Code::BlobUnknown))?;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, end) = match range {
@@ -638,7 +642,6 @@ async fn start_upload(
     if let (Some(mount), Some(from)) = (query_param(query, "mount"), query_param(query, "from"))
         && let Ok(digest) = Digest::parse(&mount)
         && lade_reference::is_repository_path(&from)
-        && s.storage.repo_blob(&from, &digest).is_some()
         && s.auth.check(
             headers
                 .get(header::AUTHORIZATION)
@@ -647,16 +650,29 @@ async fn start_upload(
             Some(&from),
         ) == Verdict::Allowed
     {
-        s.storage.link_blob(name, &digest)?;
-        return Ok(blob_created(name, &digest));
+        let storage = s.storage.clone();
+        let (name2, digest2) = (name.to_owned(), digest.clone());
+        let mounted = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+            let _lock = storage.lock(false)?;
+            if storage.repo_blob(&from, &digest2).is_none() {
+                return Ok(false);
+            }
+            storage.link_blob(&name2, &digest2)?;
+            Ok(true)
+        })
+        .await
+        .map_err(|e| ApiError::internal("mounting a blob", e))??;
+        if mounted {
+            return Ok(blob_created(name, &digest));
+        }
     }
     let single = query_param(query, "digest")
         .map(|d| Digest::parse(&d).map_err(|_| ApiError::new(Code::DigestInvalid)))
         .transpose()?;
-    let id = s.storage.new_upload()?;
+    let id = s.storage.new_upload(name)?;
     if let Some(digest) = single {
         // A single POST carrying the whole blob.
-        append(s, &id, body).await?;
+        append(s, name, &id, body).await?;
         return complete(s, name, &id, &digest).await;
     }
     s.uploads
@@ -688,7 +704,7 @@ fn blob_created(name: &str, digest: &Digest) -> Response {
 fn upload_status(s: &AppState, name: &str, id: &str) -> Result<Response> {
     let size = s
         .storage
-        .upload_size(id)
+        .upload_size(name, id)
         .ok_or_else(|| ApiError::new(Code::BlobUploadUnknown))?;
     let mut resp = StatusCode::NO_CONTENT.into_response();
     upload_headers(&mut resp, name, id, size);
@@ -699,7 +715,7 @@ fn upload_status(s: &AppState, name: &str, id: &str) -> Result<Response> {
 fn check_content_range(s: &AppState, name: &str, id: &str, headers: &HeaderMap) -> Result<u64> {
     let size = s
         .storage
-        .upload_size(id)
+        .upload_size(name, id)
         .ok_or_else(|| ApiError::new(Code::BlobUploadUnknown))?;
     if let Some(r) = headers
         .get(header::CONTENT_RANGE)
@@ -726,8 +742,11 @@ fn check_content_range(s: &AppState, name: &str, id: &str, headers: &HeaderMap) 
 }
 
 /// Appends a request body to an upload, hashing it when the running hash is in step.
-async fn append(s: &AppState, id: &str, body: Body) -> Result<u64> {
-    let path = s.storage.upload_path(id);
+async fn append(s: &AppState, name: &str, id: &str, body: Body) -> Result<u64> {
+    let path = s
+        .storage
+        .upload_path(name, id)
+        .ok_or_else(|| ApiError::new(Code::BlobUploadUnknown))?;
     let mut file = tokio::fs::OpenOptions::new()
         .append(true)
         .open(&path)
@@ -774,7 +793,7 @@ async fn patch_upload(
     body: Body,
 ) -> Result<Response> {
     check_content_range(s, name, id, headers)?;
-    let size = append(s, id, body).await?;
+    let size = append(s, name, id, body).await?;
     let mut resp = StatusCode::ACCEPTED.into_response();
     upload_headers(&mut resp, name, id, size);
     Ok(resp)
@@ -797,11 +816,14 @@ async fn put_upload(
             )
         })?;
     check_content_range(s, name, id, headers)?;
-    append(s, id, body).await?;
+    append(s, name, id, body).await?;
     complete(s, name, id, &digest).await
 }
 
 async fn complete(s: &AppState, name: &str, id: &str, digest: &Digest) -> Result<Response> {
+    if s.storage.upload_path(name, id).is_none() {
+        return Err(ApiError::new(Code::BlobUploadUnknown));
+    }
     let hashed = s
         .uploads
         .lock()
@@ -814,16 +836,16 @@ async fn complete(s: &AppState, name: &str, id: &str, digest: &Digest) -> Result
             )
         });
     let storage = s.storage.clone();
-    let (id2, d2) = (id.to_owned(), digest.clone());
+    let (name2, id2, d2) = (name.to_owned(), id.to_owned(), digest.clone());
     let finish = tokio::task::spawn_blocking(move || {
+        // Linked under the lock too: GC's plan either sees the link or runs after it.
         let _lock = storage.lock(false)?;
-        storage.finish_upload(&id2, &d2, hashed)
+        storage.finish_upload(&name2, &id2, &d2, hashed)
     })
     .await
     .map_err(|e| ApiError::internal("finishing an upload", e))??;
     match finish {
         Finish::Done { .. } => {
-            s.storage.link_blob(name, digest)?;
             s.metrics.blobs_uploaded.fetch_add(1, Ordering::Relaxed);
             Ok(blob_created(name, digest))
         }

@@ -9,6 +9,7 @@
 //! client store or on `lade-ops`.
 
 mod auth;
+pub mod check;
 mod config;
 mod error;
 pub mod gc;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 pub use auth::{Access, Auth, AuthConfig};
 pub use config::{ServerConfig, TlsConfig};
-pub use storage::FsStorage;
+pub use storage::{Finish, FsStorage};
 
 /// Everything a request handler needs.
 #[derive(Debug)]

@@ -6,6 +6,7 @@
 //!   version
 //!   blobs/sha256/<hex>                      every blob and manifest, content-addressed
 //!   uploads/<id>                            an upload in progress (appended to)
+//!   uploads/<id>.repo                       the repository the upload belongs to
 //!   tmp/                                    atomic writes (same filesystem)
 //!   repos/<name>/_revisions/sha256/<hex>    a manifest in the repository (content: media type)
 //!   repos/<name>/_tags/<tag>                a tag (content: digest)
@@ -27,6 +28,10 @@ use lade_reference::Digest;
 use sha2::{Digest as _, Sha256};
 
 const VERSION: &str = "1";
+
+/// A link used more recently than this is not touched again (one write per minute at
+/// most, however many GETs); GC's grace period is far longer.
+const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The filesystem storage of one registry.
 #[derive(Debug, Clone)]
@@ -115,13 +120,48 @@ impl FsStorage {
             .join(d.hex())
     }
 
-    /// Makes a stored blob servable from a repository.
+    /// Makes a stored blob servable from a repository, or marks an existing link as
+    /// just used. Call it holding the storage lock (shared), so that GC, which treats
+    /// recent links as live, cannot be between its plan and its deletes.
     pub fn link_blob(&self, name: &str, d: &Digest) -> io::Result<()> {
         let p = self.link_path(name, d);
-        if !p.exists() {
+        if !self.touch(&p)? {
             self.write_atomic(&p, b"")?;
         }
         Ok(())
+    }
+
+    /// Sets a file's modification time to now unless it is already recent; false when
+    /// the file does not exist.
+    fn touch(&self, path: &Path) -> io::Result<bool> {
+        let f = match fs_err::OpenOptions::new().write(true).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        };
+        let now = std::time::SystemTime::now();
+        let recent = f
+            .metadata()?
+            .modified()
+            .ok()
+            .and_then(|t| now.duration_since(t).ok())
+            .is_some_and(|age| age < TOUCH_EVERY);
+        if !recent {
+            f.file().set_modified(now)?;
+        }
+        Ok(true)
+    }
+
+    /// A blob the repository may serve, for a client that may rely on it next (a push
+    /// that HEADs a layer and then skips it, a pull): its size, and the link refreshed
+    /// so that GC keeps the blob for its grace period. Takes the shared lock.
+    pub fn use_blob(&self, name: &str, d: &Digest) -> io::Result<Option<u64>> {
+        let _lock = self.lock(false)?;
+        if self.touch(&self.link_path(name, d))? || self.revision_path(name, d).exists() {
+            Ok(self.blob_size(d))
+        } else {
+            Ok(None)
+        }
     }
 
     /// The blob's size when the repository may serve it.
@@ -221,27 +261,83 @@ impl FsStorage {
 
     // --- uploads ---
 
-    pub fn upload_path(&self, id: &str) -> PathBuf {
-        self.root.join("uploads").join(id)
+    /// The data file of upload `id`, when it exists and was started in repository
+    /// `name` (a session belongs to its repository: another one's id is unknown there).
+    pub fn upload_path(&self, name: &str, id: &str) -> Option<PathBuf> {
+        if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let dir = self.root.join("uploads");
+        let owner = fs_err::read_to_string(dir.join(format!("{id}.repo"))).ok()?;
+        (owner == name).then(|| dir.join(id))
     }
 
-    /// Starts an upload; returns its id.
-    pub fn new_upload(&self) -> io::Result<String> {
+    /// Starts an upload in repository `name`; returns its id.
+    pub fn new_upload(&self, name: &str) -> io::Result<String> {
         let id = new_id();
-        fs_err::File::create(self.upload_path(&id))?;
+        let dir = self.root.join("uploads");
+        fs_err::write(dir.join(format!("{id}.repo")), name)?;
+        fs_err::File::create(dir.join(&id))?;
         Ok(id)
     }
 
-    pub fn upload_size(&self, id: &str) -> Option<u64> {
-        fs_err::metadata(self.upload_path(id)).ok().map(|m| m.len())
+    pub fn upload_size(&self, name: &str, id: &str) -> Option<u64> {
+        let path = self.upload_path(name, id)?;
+        fs_err::metadata(path).ok().map(|m| m.len())
     }
 
-    pub fn delete_upload(&self, id: &str) -> io::Result<bool> {
-        match fs_err::remove_file(self.upload_path(id)) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(e),
+    /// Cancels an upload; false when there is no such upload in `name`.
+    pub fn delete_upload(&self, name: &str, id: &str) -> io::Result<bool> {
+        let Some(path) = self.upload_path(name, id) else {
+            return Ok(false);
+        };
+        let found = match fs_err::remove_file(&path) {
+            Ok(()) => true,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => false,
+            Err(e) => return Err(e),
+        };
+        let _ = fs_err::remove_file(path.with_extension("repo"));
+        Ok(found)
+    }
+
+    /// Removes upload sessions (and their repository records) untouched for longer
+    /// than `age`, and leftovers in `tmp/` as old: what clients abandoned or a crash
+    /// left. Returns how many files went and their bytes.
+    pub fn purge_uploads(&self, age: std::time::Duration) -> io::Result<(usize, u64)> {
+        let now = std::time::SystemTime::now();
+        let (mut count, mut bytes) = (0, 0);
+        for dir in ["uploads", "tmp"] {
+            for e in fs_err::read_dir(self.root.join(dir))? {
+                let e = e?;
+                let Ok(meta) = e.metadata() else { continue };
+                let old = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|a| a >= age);
+                if !old || !meta.is_file() {
+                    continue;
+                }
+                let path = e.path();
+                // A session's record goes with its data, never before it.
+                if path.extension().is_some_and(|x| x == "repo") && path.with_extension("").exists()
+                {
+                    continue;
+                }
+                match fs_err::remove_file(&path) {
+                    Ok(()) => {
+                        count += 1;
+                        bytes += meta.len();
+                        if dir == "uploads" {
+                            let _ = fs_err::remove_file(path.with_extension("repo"));
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e),
+                }
+            }
         }
+        Ok((count, bytes))
     }
 
     /// Verifies an upload against `digest` and moves it into `blobs/`. `hashed` is the
@@ -249,20 +345,25 @@ impl FsStorage {
     /// file is hashed again.
     pub fn finish_upload(
         &self,
+        name: &str,
         id: &str,
         digest: &Digest,
         hashed: Option<(Digest, u64)>,
     ) -> io::Result<Finish> {
-        let path = self.upload_path(id);
-        let Some(size) = self.upload_size(id) else {
+        let Some(path) = self.upload_path(name, id) else {
             return Ok(Finish::Unknown);
         };
+        let Some(size) = fs_err::metadata(&path).ok().map(|m| m.len()) else {
+            return Ok(Finish::Unknown);
+        };
+        let record = path.with_extension("repo");
         let actual = match hashed {
             Some((d, n)) if n == size => d,
             _ => hash_file(&path)?,
         };
         if &actual != digest {
             let _ = fs_err::remove_file(&path);
+            let _ = fs_err::remove_file(&record);
             return Ok(Finish::Mismatch { actual });
         }
         let dest = self.blob_path(digest);
@@ -272,6 +373,8 @@ impl FsStorage {
             fs_err::File::open(&path)?.sync_all()?;
             fs_err::rename(&path, &dest)?;
         }
+        let _ = fs_err::remove_file(&record);
+        self.link_blob(name, digest)?;
         Ok(Finish::Done { size })
     }
 
@@ -442,7 +545,7 @@ fn walk_repos(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()>
     Ok(())
 }
 
-fn hash_file(path: &Path) -> io::Result<Digest> {
+pub(crate) fn hash_file(path: &Path) -> io::Result<Digest> {
     let mut f = fs_err::File::open(path)?;
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 20];

@@ -20,15 +20,18 @@ fn digest_of(bytes: &[u8]) -> Digest {
 /// Stores a blob through the upload path and links it into `repo`.
 fn put_blob(s: &FsStorage, repo: &str, bytes: &[u8]) -> Digest {
     let d = digest_of(bytes);
-    let id = s.new_upload().unwrap();
+    let id = s.new_upload(repo).unwrap();
     fs_err::OpenOptions::new()
         .append(true)
-        .open(s.upload_path(&id))
+        .open(s.upload_path(repo, &id).unwrap())
         .unwrap()
         .write_all(bytes)
         .unwrap();
-    s.finish_upload(&id, &d, None).unwrap();
-    s.link_blob(repo, &d).unwrap();
+    s.finish_upload(repo, &id, &d, None).unwrap();
+    assert!(
+        s.repo_blob(repo, &d).is_some(),
+        "a finished upload is linked"
+    );
     d
 }
 
@@ -219,7 +222,7 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let s = FsStorage::open(dir.path()).unwrap();
         let built = build(&s, &g);
-        let opts = GcOptions { delete_untagged: untagged, grace: std::time::Duration::ZERO };
+        let opts = GcOptions { delete_untagged: untagged, grace: std::time::Duration::ZERO, ..GcOptions::default() };
         let dry = run(&s, &opts, true).unwrap();
         let plan = run(&s, &opts, false).unwrap();
         prop_assert_eq!(&dry, &plan, "the dry run plans exactly what the run does");
@@ -261,6 +264,7 @@ fn young_blobs_survive_a_default_gc() {
         &GcOptions {
             delete_untagged: false,
             grace: std::time::Duration::ZERO,
+            ..GcOptions::default()
         },
         false,
     )
@@ -289,10 +293,63 @@ fn an_unreadable_manifest_stops_the_sweep() {
         &GcOptions {
             delete_untagged: true,
             grace: std::time::Duration::ZERO,
+            ..GcOptions::default()
         },
         false,
     )
     .unwrap_err();
     assert!(err.to_string().contains("cannot be read"), "{err}");
     assert!(s.blob_size(&stray).is_some(), "nothing may be deleted");
+}
+
+#[test]
+fn an_upload_belongs_to_its_repository() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = FsStorage::open(dir.path()).unwrap();
+    let id = s.new_upload("a").unwrap();
+    assert!(s.upload_path("a", &id).is_some());
+    assert!(
+        s.upload_path("b", &id).is_none(),
+        "another repository's session"
+    );
+    assert!(s.upload_path("a", "../../version").is_none());
+    assert!(!s.delete_upload("b", &id).unwrap());
+    let d = digest_of(b"");
+    assert!(matches!(
+        s.finish_upload("b", &id, &d, None).unwrap(),
+        lade_server::Finish::Unknown
+    ));
+    assert!(s.delete_upload("a", &id).unwrap());
+    assert!(s.upload_path("a", &id).is_none());
+}
+
+#[test]
+fn gc_purges_abandoned_uploads_and_keeps_fresh_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = FsStorage::open(dir.path()).unwrap();
+    let old = s.new_upload("a").unwrap();
+    let fresh = s.new_upload("a").unwrap();
+    let data = s.upload_path("a", &old).unwrap();
+    fs_err::write(&data, vec![7u8; 1000]).unwrap();
+    let long_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(8 * 24 * 3600);
+    for p in [data.clone(), data.with_extension("repo")] {
+        fs_err::File::options()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .file()
+            .set_modified(long_ago)
+            .unwrap();
+    }
+    let dry = run(&s, &GcOptions::default(), true).unwrap();
+    assert_eq!(dry.uploads_purged, (0, 0), "a dry run removes nothing");
+    assert!(s.upload_path("a", &old).is_some());
+    let plan = run(&s, &GcOptions::default(), false).unwrap();
+    assert_eq!(plan.uploads_purged, (1, 1000));
+    assert!(
+        s.upload_path("a", &old).is_none(),
+        "abandoned upload purged"
+    );
+    assert!(!data.with_extension("repo").exists(), "its record too");
+    assert!(s.upload_path("a", &fresh).is_some(), "a live upload stays");
 }

@@ -52,6 +52,7 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Manifest(ManifestCommand::Rm(a)) => manifest::rm(&a, settings),
         Command::Registry(RegistryCommand::Serve(a)) => registry::serve(&a, settings),
         Command::Registry(RegistryCommand::Gc(a)) => registry::gc(&a, settings),
+        Command::Registry(RegistryCommand::Check(a)) => registry::check(&a, settings),
         Command::System(SystemCommand::Df(a)) => df::run(&a, settings),
         Command::System(SystemCommand::Prune(a)) => prune::run_system(&a, settings),
     }

@@ -5,7 +5,7 @@ use std::io::Write;
 use anyhow::Context;
 use lade_server::ServerConfig;
 
-use crate::cli::{GcArgs, ServeArgs};
+use crate::cli::{GcArgs, RegistryCheckArgs, ServeArgs};
 use crate::settings::Settings;
 
 pub fn serve(args: &ServeArgs, settings: &Settings) -> anyhow::Result<i32> {
@@ -61,17 +61,51 @@ async fn shutdown_signal() {
     }
 }
 
+fn open_storage(
+    dir: Option<&std::path::Path>,
+    settings: &Settings,
+) -> anyhow::Result<lade_server::FsStorage> {
+    let root = dir.unwrap_or(&settings.registry_root);
+    lade_server::FsStorage::open(root)
+        .with_context(|| format!("failed to open the registry storage at {}", root.display()))
+}
+
+/// `lade registry check [--repair]`
+pub fn check(args: &RegistryCheckArgs, settings: &Settings) -> anyhow::Result<i32> {
+    let storage = open_storage(args.storage.as_deref(), settings)?;
+    let report = lade_server::check::check(&storage, args.repair)?;
+    let mut out = std::io::stdout().lock();
+    for p in &report.problems {
+        writeln!(out, "{p}")?;
+    }
+    for r in &report.repairs {
+        writeln!(out, "repaired: {r}")?;
+    }
+    writeln!(
+        out,
+        "checked {} blobs and {} manifests: {} problems{}",
+        report.blobs_checked,
+        report.manifests_checked,
+        report.problems.len(),
+        if args.repair { ", repaired" } else { "" }
+    )?;
+    if report.damaged() && !args.repair {
+        writeln!(
+            std::io::stderr().lock(),
+            "hint: run `lade registry check --repair` to drop what cannot be served; push those images again"
+        )?;
+        return Ok(crate::exit::FAILURE);
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
 /// `lade registry gc [--dry-run] [--delete-untagged]`
 pub fn gc(args: &GcArgs, settings: &Settings) -> anyhow::Result<i32> {
-    let root = args
-        .storage
-        .clone()
-        .unwrap_or_else(|| settings.registry_root.clone());
-    let storage = lade_server::FsStorage::open(&root)
-        .with_context(|| format!("failed to open the registry storage at {}", root.display()))?;
+    let storage = open_storage(args.storage.as_deref(), settings)?;
     let opts = lade_server::gc::GcOptions {
         delete_untagged: args.delete_untagged,
         grace: std::time::Duration::from_secs(args.grace),
+        upload_age: std::time::Duration::from_secs(args.upload_age),
     };
     let plan = lade_server::gc::run(&storage, &opts, args.dry_run)?;
     let mut out = std::io::stdout().lock();
@@ -94,5 +128,13 @@ pub fn gc(args: &GcArgs, settings: &Settings) -> anyhow::Result<i32> {
         crate::output::human_size(plan.bytes()),
         plan.blobs_kept
     )?;
+    let (uploads, bytes) = plan.uploads_purged;
+    if uploads > 0 {
+        writeln!(
+            out,
+            "removed {uploads} abandoned uploads ({})",
+            crate::output::human_size(bytes)
+        )?;
+    }
     Ok(crate::exit::SUCCESS)
 }

@@ -298,7 +298,6 @@ fn concurrent_pushes_of_shared_layers_while_registry_gc_runs() {
 /// blob. A fix: let HEAD/GET of a blob and a mount refresh the repository's link (its
 /// mtime), which `gc::plan` already treats as "linked recently".
 #[test]
-#[ignore = "GC race: HEAD of an old unreferenced blob does not protect it (see doc)"]
 fn registry_gc_keeps_a_blob_a_push_was_just_told_exists() {
     let t = TestRoot::new();
     let storage = t.path("registry");

@@ -205,6 +205,14 @@ fn kill_9_during_pull() {
     report("pull", runs.len(), &tally, start);
 }
 
+/// `lade registry check` finds nothing damaged (leftover temporary files are allowed).
+#[track_caller]
+fn assert_registry_checks(t: &TestRoot, storage: &Path) {
+    let run = t.run(&["registry", "check", "--storage", storage.to_str().unwrap()]);
+    assert_eq!(run.code, 0, "registry check:\n{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("checked "), "{}", run.stdout);
+}
+
 /// The registry storage checked from outside, as `lade system check` checks a store:
 /// every blob hashes to its name, every manifest a repository holds has its bytes, and
 /// every tag names a manifest whose config, layers and children are there. Returns the
@@ -661,6 +669,7 @@ fn kill_9_of_the_registry_during_uploads() {
         }
         drop(reg);
         registry_fsck(&storage);
+        assert_registry_checks(&t, &storage);
         reg = LadeRegistry::start(&storage, &[]);
         proxy.set_upstream(&reg.host);
         // The client may finish (lade retries) or give up; either way it ends.
@@ -763,6 +772,7 @@ fn kill_9_during_registry_gc() {
         delete_tag(i + 1);
         killed += usize::from(kill_after(&mut gc(), delay));
         let tags = registry_fsck(&storage);
+        assert_registry_checks(&t, &storage);
         for (name, digest) in &kept {
             assert!(
                 tags.contains(&(name.clone(), digest.clone())),

@@ -524,6 +524,12 @@ fn htpasswd_from_a_config_file() {
         skopeo(&args)
     };
 
+    // The health probe answers without credentials; the API does not.
+    let (status, _, body) = http(&reg.host, "GET", "/healthz", &[], b"");
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let (status, headers, _) = http(&reg.host, "GET", "/v2/", &[], b"");
+    assert_eq!(status, 401);
+    assert!(header(&headers, "www-authenticate").is_some_and(|v| v.starts_with("Basic")));
     // Without credentials, or with wrong ones: refused, nothing stored.
     copy("private/app:v1", None).fails_unauthorized();
     copy("private/app:v1", Some("alice:wrong")).fails_unauthorized();
@@ -577,4 +583,150 @@ fn htpasswd_from_a_config_file() {
     lade_pull(&t2, &[&image]).ok();
     assert_eq!(manifest_of(&t2, &image), manifest);
     assert_clean(&t2);
+}
+
+#[test]
+fn an_upload_session_is_bound_to_its_repository() {
+    let t = TestRoot::new();
+    let reg = LadeRegistry::start(&t.path("registry"), &[]);
+    let (status, headers, _) = http(&reg.host, "POST", "/v2/team/a/blobs/uploads/", &[], b"");
+    assert_eq!(status, 202);
+    let location = header(&headers, "location").unwrap().to_owned();
+    let id = location.rsplit('/').next().unwrap().to_owned();
+    // The same session id under another repository is unknown there: nothing written.
+    for (method, body) in [("PATCH", &b"evil"[..]), ("GET", b""), ("DELETE", b"")] {
+        let (status, _, body) = http(
+            &reg.host,
+            method,
+            &format!("/v2/team/b/blobs/uploads/{id}"),
+            &[],
+            body,
+        );
+        assert_eq!(status, 404, "{method}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("BLOB_UPLOAD_UNKNOWN"),
+            "{method}: {}",
+            String::from_utf8_lossy(&body)
+        );
+    }
+    let data = b"hello layer";
+    let digest = digest_of(data);
+    let (status, _, _) = http(
+        &reg.host,
+        "PUT",
+        &format!("/v2/team/b/blobs/uploads/{id}?digest={digest}"),
+        &[],
+        data,
+    );
+    assert_eq!(status, 404);
+    let (status, _, _) = http(
+        &reg.host,
+        "HEAD",
+        &format!("/v2/team/b/blobs/{digest}"),
+        &[],
+        b"",
+    );
+    assert_eq!(status, 404, "no blob appeared in the other repository");
+    // Its own repository completes it.
+    let (status, _, body) = http(
+        &reg.host,
+        "PUT",
+        &format!("{location}?digest={digest}"),
+        &[],
+        data,
+    );
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+    let (status, _, body) = http(
+        &reg.host,
+        "GET",
+        &format!("/v2/team/a/blobs/{digest}"),
+        &[],
+        b"",
+    );
+    assert_eq!((status, body.as_slice()), (200, &data[..]));
+}
+
+#[test]
+fn registry_check_finds_and_repairs_damage() {
+    let t = TestRoot::new();
+    let storage = t.path("registry");
+    let reg = LadeRegistry::start(&storage, &[]);
+    let (one, two) = (reg.image("check/one:1"), reg.image("check/two:1"));
+    import_image(&t, Some(&one), 61);
+    import_image(&t, Some(&two), 62);
+    t.run(&["push", "-q", &one]).ok();
+    t.run(&["push", "-q", &two]).ok();
+    let check = |repair: bool| {
+        let mut args = vec!["registry", "check", "--storage", storage.to_str().unwrap()];
+        if repair {
+            args.push("--repair");
+        }
+        t.run(&args)
+    };
+    let clean = check(false).ok();
+    assert!(
+        clean.stdout.contains("2 manifests: 0 problems"),
+        "{}",
+        clean.stdout
+    );
+
+    // One layer of `one` rots on disk; a tag of `two` names a manifest that is not there.
+    let manifest = json(std::str::from_utf8(&blob(&t, &manifest_of(&t, &one))).unwrap());
+    let layer = manifest["layers"][0]["digest"].as_str().unwrap().to_owned();
+    let path = storage
+        .join("blobs/sha256")
+        .join(layer.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[10] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let ghost = format!("sha256:{}", "ab".repeat(32));
+    std::fs::write(storage.join("repos/check/two/_tags/ghost"), &ghost).unwrap();
+
+    let found = check(false);
+    assert_eq!(found.code, 1, "{}{}", found.stdout, found.stderr);
+    assert!(
+        found.stdout.contains(&format!("corrupt blob {layer}")),
+        "{}",
+        found.stdout
+    );
+    assert!(
+        found.stdout.contains(&format!(
+            "manifest check/one@{} references missing {layer}",
+            manifest_of(&t, &one)
+        )),
+        "{}",
+        found.stdout
+    );
+    assert!(
+        found.stdout.contains("tag check/two:ghost names"),
+        "{}",
+        found.stdout
+    );
+    assert!(found.stderr.contains("--repair"), "{}", found.stderr);
+    // A check changes nothing.
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+
+    let repaired = check(true).ok();
+    assert!(
+        repaired.stdout.contains("repaired: deleted corrupt blob"),
+        "{}",
+        repaired.stdout
+    );
+    assert!(!path.exists());
+    let again = check(false).ok();
+    assert!(
+        again.stdout.contains("1 manifests: 0 problems"),
+        "{}",
+        again.stdout
+    );
+    // The damaged image is gone (not served half), the sound one still pulls whole, and
+    // pushing the damaged one again makes the registry whole.
+    let (status, _, _) = http(&reg.host, "GET", "/v2/check/one/manifests/1", &[], b"");
+    assert_eq!(status, 404);
+    let t2 = TestRoot::new();
+    t2.run(&["pull", "-q", &two]).ok();
+    t.run(&["push", "-q", &one]).ok();
+    t2.run(&["pull", "-q", &one]).ok();
+    assert_eq!(manifest_of(&t2, &one), manifest_of(&t, &one));
+    assert!(check(false).ok().stdout.contains("2 manifests: 0 problems"));
 }
