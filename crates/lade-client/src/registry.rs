@@ -103,7 +103,7 @@ pub struct Registry {
     tokens: Mutex<HashMap<String, Token>>,
     /// The registry asked for Basic auth.
     basic: Mutex<bool>,
-    retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
 }
 
 impl Registry {
@@ -195,7 +195,35 @@ impl Registry {
         scope: &str,
         build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, ClientError> {
+        self.send_url_retrying(method, url, scope, build, true)
+            .await
+    }
+
+    /// [`Registry::send_url`] sent once: for requests that are not safe to repeat
+    /// blindly (a chunk `PATCH` that may have been half-appended), whose caller asks
+    /// the registry where it stands before trying again. Auth challenges are still
+    /// answered (the request never reached the upload then).
+    pub(crate) async fn send_url_once(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, ClientError> {
+        self.send_url_retrying(method, url, scope, build, false)
+            .await
+    }
+
+    async fn send_url_retrying(
+        &self,
+        method: Method,
+        url: &str,
+        scope: &str,
+        build: impl Fn(reqwest::RequestBuilder) -> reqwest::RequestBuilder,
+        retry: bool,
+    ) -> Result<reqwest::Response, ClientError> {
         let url = url.to_owned();
+        let attempts = if retry { self.retry.attempts } else { 1 };
         let mut attempt = 0;
         let mut authed_once = false;
         loop {
@@ -217,9 +245,7 @@ impl Registry {
                         _ => return Ok(resp),
                     }
                 }
-                Ok(resp)
-                    if is_retryable_status(resp.status()) && attempt + 1 < self.retry.attempts =>
-                {
+                Ok(resp) if is_retryable_status(resp.status()) && attempt + 1 < attempts => {
                     let retry_after = resp
                         .headers()
                         .get(header::RETRY_AFTER)
@@ -252,7 +278,7 @@ impl Registry {
                 }
             };
             attempt += 1;
-            if attempt >= self.retry.attempts {
+            if attempt >= attempts {
                 return Err(error);
             }
             tokio::time::sleep(self.retry.delay(attempt, None)).await;

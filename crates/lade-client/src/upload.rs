@@ -86,12 +86,18 @@ impl Registry {
     }
 
     /// Uploads the file at `path` (`size` bytes, digest `digest`) to the session at
-    /// `location`: one PUT for small blobs, PATCH chunks for large ones. A failed chunk
-    /// is resumed from the offset the registry reports. `sent` is told of progress.
+    /// `location`: one PUT for small blobs, PATCH chunks for large ones. `sent` is told
+    /// of progress.
+    ///
+    /// A chunk is never sent twice blindly: after any failure the registry is asked
+    /// where the upload stands (`GET` on the session) and the upload goes on from there,
+    /// because some registries append a repeated chunk whatever its `Content-Range`
+    /// says. A session the registry lost, or an upload it refused to complete because
+    /// its content came out wrong, starts over once in a new session.
     pub async fn upload_blob(
         &self,
         repo: &str,
-        mut location: String,
+        location: String,
         digest: &Digest,
         path: &Path,
         size: u64,
@@ -111,13 +117,41 @@ impl Registry {
             sent(size);
             return Ok(());
         }
+        match self
+            .upload_chunks(&scope, location, digest, path, size, sent)
+            .await
+        {
+            Err(e)
+                if matches!(
+                    e.api_code(),
+                    Some("BLOB_UPLOAD_UNKNOWN" | "DIGEST_INVALID" | "BLOB_UPLOAD_INVALID")
+                ) =>
+            {
+                sent(0);
+                let fresh = self.start_upload(repo).await?;
+                self.upload_chunks(&scope, fresh, digest, path, size, sent)
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    async fn upload_chunks(
+        &self,
+        scope: &str,
+        mut location: String,
+        digest: &Digest,
+        path: &Path,
+        size: u64,
+        sent: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(), ClientError> {
         let mut offset = 0u64;
         let mut failures = 0;
         while offset < size {
             let len = CHUNK_SIZE.min(size - offset);
             let end = offset + len - 1;
             let result = self
-                .send_url(Method::PATCH, &location, &scope, |r| {
+                .send_url_once(Method::PATCH, &location, scope, |r| {
                     r.header(header::CONTENT_TYPE, "application/octet-stream")
                         .header(header::CONTENT_RANGE, format!("{offset}-{end}"))
                         .header(header::CONTENT_LENGTH, len.to_string())
@@ -156,12 +190,23 @@ impl Registry {
                         reason: format!("the upload kept failing at byte {offset}"),
                     });
                 }
-                offset = self.upload_offset(&scope, &location).await?;
+                tokio::time::sleep(self.retry.delay(failures as u32, None)).await;
+                offset = self.upload_offset(scope, &location).await?;
+                if offset > size {
+                    // More than the blob: the registry kept repeated bytes. The final
+                    // PUT would fail on the digest; start over instead.
+                    return Err(ClientError::Api(crate::error::ApiError {
+                        status: StatusCode::BAD_REQUEST.as_u16(),
+                        code: "BLOB_UPLOAD_INVALID".into(),
+                        message: format!("the registry holds {offset} bytes of a {size}-byte blob"),
+                    }));
+                }
+                sent(offset);
             }
         }
         let url = with_digest(&location, digest);
         let resp = self
-            .send_url(Method::PUT, &url, &scope, |r| {
+            .send_url(Method::PUT, &url, scope, |r| {
                 r.header(header::CONTENT_LENGTH, "0")
             })
             .await?;

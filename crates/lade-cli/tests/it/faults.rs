@@ -437,3 +437,56 @@ fn pushes_through_faults_verify_or_fail_clearly() {
          {failed} failed clearly; every retry completed"
     );
 }
+
+/// A chunked upload (a layer over 64 MiB) whose chunk answers are lost: the first
+/// `PATCH` reached the registry but its answer was cut, the second was reset before it
+/// got there. lade never sends a chunk again blindly (the CNCF registry may append it
+/// twice): after each failure it asks the session where it stands, and goes on from
+/// there. The registry ends up with exactly the layer's bytes.
+#[test]
+fn a_chunked_push_asks_where_the_upload_stands_before_sending_again() {
+    let reg = DockerRegistry::start();
+    let proxy = FaultProxy::start(&reg.host);
+    let t = TestRoot::new();
+    let reference = proxy.image("faults/chunks:1");
+    let tar = tarball(&[("data", &noise(70 << 20, 77))]);
+    t.run_stdin(&["import", "-", &reference], &tar).ok();
+    drop(tar);
+    let local = manifest_of(&t, &reference);
+    proxy.add(Rule::new(
+        Some("PATCH"),
+        "/blobs/uploads/",
+        Fault::DropAfter(10),
+    ));
+    proxy.add(Rule::new(Some("PATCH"), "/blobs/uploads/", Fault::Reset).skip(1));
+    let run = lade(&t, &["push", &reference]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(proxy.injected(), 2, "both faults were injected");
+    assert!(run.stdout.contains(&local), "{}", run.stdout);
+
+    // After each faulted PATCH, the next request on the upload is a GET of its state.
+    let log = proxy.log();
+    let uploads: Vec<_> = log
+        .iter()
+        .filter(|e| e.path.contains("/blobs/uploads/") && e.method != "POST")
+        .collect();
+    let mut faulted = 0;
+    for (i, e) in uploads.iter().enumerate() {
+        if e.method == "PATCH" && e.fault.is_some() {
+            faulted += 1;
+            let next = uploads
+                .get(i + 1)
+                .expect("something follows a faulted PATCH");
+            assert_eq!(next.method, "GET", "after a faulted PATCH: {uploads:#?}");
+        }
+    }
+    assert_eq!(faulted, 2);
+
+    // Read straight from the registry, the image is whole.
+    let direct = reg.image("faults/chunks:1");
+    assert_eq!(digest_of(&skopeo_raw(&direct)), local);
+    let check = TestRoot::new();
+    lade(&check, &["pull", &direct]).ok();
+    assert_eq!(manifest_of(&check, &direct), local);
+    assert_clean(&check);
+}
