@@ -57,9 +57,7 @@ pub fn disk_usage(state: &State) -> DiskUsage {
     for image in &images {
         let tagged = !image.names.is_empty();
         for l in &image.record.layers {
-            let e = layers
-                .entry(&l.digest)
-                .or_insert((l.uncompressed_size.unwrap_or(l.size), false));
+            let e = layers.entry(&l.digest).or_insert((l.shown_size(), false));
             e.1 |= tagged;
         }
     }

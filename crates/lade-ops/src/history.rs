@@ -63,9 +63,7 @@ pub fn history(
             size: if h.empty_layer {
                 0
             } else {
-                layers
-                    .next()
-                    .map_or(0, |l| l.uncompressed_size.unwrap_or(l.size))
+                layers.next().map_or(0, |l| l.shown_size())
             },
             comment: h.comment.clone().unwrap_or_default(),
         })

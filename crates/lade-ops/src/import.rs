@@ -94,7 +94,7 @@ pub fn import(
 
     let ingest = store.ingest()?;
     let writer = ingest.blob_writer()?;
-    let (layer, diff_id, tar_size) = write_layer(input, writer, opts.gzip_level)?;
+    let (layer, diff_id, tar_size, content_size) = write_layer(input, writer, opts.gzip_level)?;
 
     let created = jiff::Timestamp::now().to_string();
     let message = opts
@@ -159,6 +159,7 @@ pub fn import(
             digest: layer.0.clone(),
             size: layer.1,
             uncompressed_size: Some(tar_size),
+            content_size: Some(content_size),
         }],
         labels: config.labels().cloned().unwrap_or_default(),
         platform: platform.to_string(),
@@ -188,7 +189,7 @@ fn write_layer(
     input: impl Read,
     writer: BlobWriter,
     level: u32,
-) -> Result<((Digest, u64), Digest, u64), ImportError> {
+) -> Result<((Digest, u64), Digest, u64, u64), ImportError> {
     let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     std::thread::scope(|scope| {
         let compressor = scope.spawn(move || -> Result<BlobWriter, io::Error> {
@@ -215,14 +216,19 @@ fn write_layer(
                 )));
             }
         };
-        let (diff_id, tar_size) = read_result?;
+        let (diff_id, tar_size, content_size) = read_result?;
         let layer = writer.commit(None)?;
-        Ok((layer, diff_id, tar_size))
+        Ok((layer, diff_id, tar_size, content_size))
     })
 }
 
 /// Decompresses, checks the tar structure, hashes, and forwards every byte to `tx`.
-fn read_tar(input: impl Read, tx: mpsc::SyncSender<Vec<u8>>) -> Result<(Digest, u64), ImportError> {
+/// Returns the diff ID, the tar stream's size and the content size (as Docker counts
+/// it: see `lade_archive::inspect_layer`).
+fn read_tar(
+    input: impl Read,
+    tx: mpsc::SyncSender<Vec<u8>>,
+) -> Result<(Digest, u64, u64), ImportError> {
     let (reader, _kind, empty) = decompressed(input).map_err(ImportError::Read)?;
     if empty {
         return Err(ImportError::Empty);
@@ -236,17 +242,17 @@ fn read_tar(input: impl Read, tx: mpsc::SyncSender<Vec<u8>>) -> Result<(Digest, 
         closed: false,
         failed_read: None,
     };
-    let walked = walk_tar(&mut tee).and_then(|()| {
+    let walked = walk_tar(&mut tee).and_then(|content| {
         // The end-of-archive blocks and any padding after them belong to the layer too.
         io::copy(&mut tee, &mut io::sink()).map_err(ImportError::Read)?;
-        Ok(())
+        Ok(content)
     });
     // A failure to read the input (a truncated or corrupt compressed stream) is reported
     // as such, whatever the tar reader made of it.
     if let Some(e) = tee.failed_read.take() {
         return Err(ImportError::Read(e));
     }
-    walked?;
+    let content_size = walked?;
     tee.flush_chunk();
     if tee.closed {
         return Err(ImportError::Write(io::Error::other(
@@ -254,14 +260,21 @@ fn read_tar(input: impl Read, tx: mpsc::SyncSender<Vec<u8>>) -> Result<(Digest, 
         )));
     }
     let Tee { hasher, size, .. } = tee;
-    Ok((Digest::from_sha256_bytes(&hasher.finalize().into()), size))
+    Ok((
+        Digest::from_sha256_bytes(&hasher.finalize().into()),
+        size,
+        content_size,
+    ))
 }
 
-/// Reads every entry of the archive to its end, checking that each is whole.
-fn walk_tar(tee: &mut impl Read) -> Result<(), ImportError> {
+/// Reads every entry of the archive to its end, checking that each is whole; returns
+/// the sum of the entries' sizes.
+fn walk_tar(tee: &mut impl Read) -> Result<u64, ImportError> {
     let mut archive = tar::Archive::new(tee);
+    let mut content = 0;
     for entry in archive.entries().map_err(tar_error)? {
         let mut entry = entry.map_err(tar_error)?;
+        content += lade_archive::entry_content_size(&entry);
         let want = entry.header().entry_size().unwrap_or(0);
         let got = io::copy(&mut entry, &mut io::sink()).map_err(tar_error)?;
         if got < want {
@@ -269,7 +282,7 @@ fn walk_tar(tee: &mut impl Read) -> Result<(), ImportError> {
             return Err(ImportError::Truncated { path, got, want });
         }
     }
-    Ok(())
+    Ok(content)
 }
 
 /// An error while walking the tar stream: a read error of the input stays a read error,

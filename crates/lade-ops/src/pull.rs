@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use lade_archive::{LayerFacts, inspect_layer};
 use lade_client::{ClientError, Registry};
 use lade_oci::{Descriptor, ImageManifest, Manifest, Platform, media_type};
 use lade_reference::{Digest, Reference};
@@ -141,6 +142,14 @@ pub enum PullError {
         layer: String,
         #[source]
         source: StoreError,
+    },
+    #[error(
+        "layer {layer} is not what the image config says: its content has diff ID {actual}, the config lists {expected}"
+    )]
+    DiffIdMismatch {
+        layer: String,
+        expected: Digest,
+        actual: Digest,
     },
     #[error("no registry to pull {reference} from")]
     NoSource { reference: String },
@@ -350,8 +359,11 @@ fn pull_one(
             actual: actual.to_string(),
         });
     }
+    let diff_ids = serde_json::from_slice::<lade_oci::ImageConfig>(&config_bytes)
+        .map(|c| c.rootfs.diff_ids)
+        .unwrap_or_default();
     let layer_records = fetch_layers(
-        store, &ingest, registry, &repo, &manifest, opts, progress, rt,
+        store, &ingest, registry, &repo, &manifest, &diff_ids, opts, progress, rt,
     )?;
 
     // 4. Config, manifest (and index) last, then the names.
@@ -527,6 +539,7 @@ fn fetch_layers(
     registry: &Registry,
     repo: &str,
     manifest: &ImageManifest,
+    diff_ids: &[Digest],
     opts: &PullOptions,
     progress: &dyn PullProgress,
     rt: &Handle,
@@ -560,9 +573,17 @@ fn fetch_layers(
             status: LayerStatus::Waiting,
         });
     }
+    // Each layer with the diff ID the config gives it (same position), when it gives one.
+    let expected = |l: &Descriptor| {
+        manifest
+            .layers
+            .iter()
+            .position(|x| x.digest == l.digest)
+            .and_then(|i| diff_ids.get(i))
+    };
     let queue = Mutex::new(missing.into_iter().collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
-    type Fetched = Vec<(Digest, Option<u64>)>;
+    type Fetched = Vec<(Digest, Option<LayerFacts>)>;
     let results: Vec<Result<Fetched, PullError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -574,7 +595,9 @@ fn fetch_layers(
                         }
                         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                         let Some(layer) = next else { break };
-                        match rt.block_on(fetch_layer(ingest, registry, repo, layer, progress)) {
+                        let fetched =
+                            fetch_layer(ingest, registry, repo, layer, expected(layer), progress);
+                        match rt.block_on(fetched) {
                             Ok(r) => {
                                 progress.event(PullEvent::Layer {
                                     id: short(&layer.digest),
@@ -603,21 +626,45 @@ fn fetch_layers(
             })
             .collect()
     });
-    let mut uncompressed = std::collections::HashMap::new();
+    let mut facts = std::collections::HashMap::new();
     for r in results {
-        for (digest, size) in r? {
-            if let Some(s) = size {
-                uncompressed.insert(digest, s);
+        for (digest, f) in r? {
+            if let Some(f) = f {
+                facts.insert(digest, f);
             }
         }
     }
+    // Layers that were already here keep the sizes recorded when they arrived.
+    let known = store.state()?;
+    let known: std::collections::HashMap<&Digest, &LayerRecord> = known
+        .meta
+        .images
+        .values()
+        .flat_map(|r| &r.layers)
+        .filter(|l| l.content_size.is_some())
+        .map(|l| (&l.digest, l))
+        .collect();
     Ok(manifest
         .layers
         .iter()
-        .map(|l| LayerRecord {
-            digest: l.digest.clone(),
-            size: l.size,
-            uncompressed_size: uncompressed.get(&l.digest).copied(),
+        .map(|l| match (facts.get(&l.digest), known.get(&l.digest)) {
+            (Some(f), _) => LayerRecord {
+                digest: l.digest.clone(),
+                size: l.size,
+                uncompressed_size: Some(f.tar_size),
+                content_size: Some(f.content_size),
+            },
+            (None, Some(k)) => LayerRecord {
+                digest: l.digest.clone(),
+                size: l.size,
+                ..(*k).clone()
+            },
+            (None, None) => LayerRecord {
+                digest: l.digest.clone(),
+                size: l.size,
+                uncompressed_size: None,
+                content_size: None,
+            },
         })
         .collect())
 }
@@ -627,15 +674,18 @@ fn short(d: &Digest) -> String {
 }
 
 /// Downloads one layer into a resumable blob, retrying temporary failures from the
-/// offset reached. Returns the digest and, for gzip layers, the uncompressed size the
-/// gzip trailer states.
+/// offset reached. Returns the digest and what the layer holds (see
+/// [`lade_archive::inspect_layer`]), read on a thread of its own as the bytes arrive;
+/// a layer whose content does not match the diff ID its config lists is refused
+/// before it enters the store.
 async fn fetch_layer(
     ingest: &Ingest<'_>,
     registry: &Registry,
     repo: &str,
     layer: &Descriptor,
+    diff_id: Option<&Digest>,
     progress: &dyn PullProgress,
-) -> Result<(Digest, Option<u64>), PullError> {
+) -> Result<(Digest, Option<LayerFacts>), PullError> {
     let id = short(&layer.digest);
     let digest = layer.digest.clone();
     let mut blob = match ingest.resumable_blob(&digest)? {
@@ -645,13 +695,17 @@ async fn fetch_layer(
     let total = layer.size;
     let done = Arc::new(AtomicU64::new(blob.offset()));
     let mut attempt = 0u32;
-    let mut trailer = [0u8; 4];
+    let is_layer = media_type::layer_compression(&layer.media_type).is_some();
+    let mut inspector: Option<Inspector> = None;
     loop {
         if blob.offset() > total {
             blob.restart()?;
         }
         if blob.offset() == total {
             break;
+        }
+        if is_layer && blob.offset() == 0 && inspector.as_ref().is_none_or(|i| i.fed != 0) {
+            inspector = Some(Inspector::start());
         }
         let result = download_into(
             &mut blob,
@@ -660,7 +714,7 @@ async fn fetch_layer(
             layer,
             &id,
             &done,
-            &mut trailer,
+            &mut inspector,
             progress,
         )
         .await;
@@ -711,10 +765,24 @@ async fn fetch_layer(
         id: id.clone(),
         status: LayerStatus::VerifyingChecksum,
     });
-    let size_from_trailer = (media_type::layer_compression(&layer.media_type)
-        == Some(media_type::Compression::Gzip))
-    .then(|| u32::from_le_bytes(trailer) as u64)
-    .filter(|&s| s > 0);
+    // What the layer holds: read as it arrived, or (when this download resumed one
+    // that an earlier process began) from the file now. A layer that is not a readable
+    // tar gets no sizes; its digest was checked all the same.
+    let facts = match inspector.filter(|i| i.fed == total) {
+        Some(i) => i.finish(),
+        None if is_layer => blob.reread().ok().and_then(|f| inspect_layer(f).ok()),
+        None => None,
+    };
+    if let (Some(f), Some(expected)) = (&facts, diff_id)
+        && &f.diff_id != expected
+    {
+        blob.discard();
+        return Err(PullError::DiffIdMismatch {
+            layer: digest.to_string(),
+            expected: expected.clone(),
+            actual: f.diff_id.clone(),
+        });
+    }
     blob.commit(total)
         .map_err(|e| PullError::LayerVerification {
             layer: digest.to_string(),
@@ -724,7 +792,76 @@ async fn fetch_layer(
         id,
         status: LayerStatus::DownloadComplete,
     });
-    Ok((digest, size_from_trailer))
+    Ok((digest, facts))
+}
+
+/// Reads a layer on a thread of its own from the bytes the download hands it, in
+/// order and without copying them (see [`lade_archive::inspect_layer`]).
+struct Inspector {
+    tx: Option<std::sync::mpsc::SyncSender<bytes::Bytes>>,
+    thread: std::thread::JoinHandle<std::io::Result<LayerFacts>>,
+    /// Bytes handed over so far: the layer's first `fed` bytes.
+    fed: u64,
+}
+
+impl Inspector {
+    fn start() -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(64);
+        let thread = std::thread::spawn(move || {
+            inspect_layer(ChannelReader {
+                rx,
+                current: bytes::Bytes::new(),
+            })
+        });
+        Self {
+            tx: Some(tx),
+            thread,
+            fed: 0,
+        }
+    }
+
+    /// Hands over the bytes at `offset`; gives up (for good) on any gap, or when the
+    /// reader stopped (the layer is not a tar it can read).
+    fn feed(&mut self, offset: u64, chunk: &bytes::Bytes) {
+        if offset != self.fed {
+            self.tx = None;
+        }
+        if let Some(tx) = &self.tx {
+            if tx.send(chunk.clone()).is_ok() {
+                self.fed += chunk.len() as u64;
+            } else {
+                self.tx = None;
+            }
+        }
+    }
+
+    /// The facts, when every byte went through and the layer read as a tar.
+    fn finish(mut self) -> Option<LayerFacts> {
+        let complete = self.tx.take().is_some();
+        let facts = self.thread.join().ok()?.ok()?;
+        complete.then_some(facts)
+    }
+}
+
+/// The bytes sent to a channel as one stream; it ends when the sender goes.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<bytes::Bytes>,
+    current: bytes::Bytes,
+}
+
+impl std::io::Read for ChannelReader {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.current.is_empty() {
+            match self.rx.recv() {
+                Ok(b) => self.current = b,
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = out.len().min(self.current.len());
+        out[..n].copy_from_slice(&self.current[..n]);
+        bytes::Buf::advance(&mut self.current, n);
+        Ok(n)
+    }
 }
 
 enum DownloadError {
@@ -746,7 +883,7 @@ async fn download_into(
     layer: &Descriptor,
     id: &str,
     done: &Arc<AtomicU64>,
-    trailer: &mut [u8; 4],
+    inspector: &mut Option<Inspector>,
     progress: &dyn PullProgress,
 ) -> Result<(), DownloadError> {
     let offset = blob.offset();
@@ -756,6 +893,7 @@ async fn download_into(
         .map_err(DownloadError::Client)?;
     if stream.offset != offset {
         blob.restart().map_err(DownloadError::Store)?;
+        *inspector = None;
     }
     let total = layer.size;
     let mut last_report = std::time::Instant::now();
@@ -770,9 +908,12 @@ async fn download_into(
                         actual: n,
                     }));
                 }
+                let at = blob.offset();
                 std::io::Write::write_all(blob, &chunk)
                     .map_err(|e| DownloadError::Store(StoreError::Io(e)))?;
-                keep_trailer(trailer, &chunk);
+                if let Some(i) = inspector {
+                    i.feed(at, &chunk);
+                }
                 if last_report.elapsed() >= std::time::Duration::from_millis(100) || n == total {
                     last_report = std::time::Instant::now();
                     progress.event(PullEvent::Layer {
@@ -792,33 +933,4 @@ async fn download_into(
     };
     done.store(blob.offset(), Ordering::Relaxed);
     result
-}
-
-/// Keeps the last four bytes seen (a gzip stream's ISIZE trailer).
-fn keep_trailer(trailer: &mut [u8; 4], chunk: &[u8]) {
-    if chunk.len() >= 4 {
-        trailer.copy_from_slice(&chunk[chunk.len() - 4..]);
-    } else {
-        let n = chunk.len();
-        trailer.copy_within(n.., 0);
-        trailer[4 - n..].copy_from_slice(chunk);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn trailer_tracks_the_last_four_bytes() {
-        let mut t = [0u8; 4];
-        keep_trailer(&mut t, &[1, 2, 3, 4, 5, 6]);
-        assert_eq!(t, [3, 4, 5, 6]);
-        keep_trailer(&mut t, &[7]);
-        assert_eq!(t, [4, 5, 6, 7]);
-        keep_trailer(&mut t, &[8, 9]);
-        assert_eq!(t, [6, 7, 8, 9]);
-        keep_trailer(&mut t, &[]);
-        assert_eq!(t, [6, 7, 8, 9]);
-    }
 }

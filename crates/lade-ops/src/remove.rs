@@ -240,7 +240,7 @@ pub(crate) fn reclaimed(records: &[ImageRecord], blobs: &[(Digest, u64)]) -> u64
     let mut layer_size: BTreeMap<&Digest, u64> = BTreeMap::new();
     for r in records {
         for l in &r.layers {
-            layer_size.insert(&l.digest, l.uncompressed_size.unwrap_or(l.size));
+            layer_size.insert(&l.digest, l.shown_size());
         }
     }
     blobs.iter().filter_map(|(d, _)| layer_size.get(d)).sum()

@@ -169,6 +169,7 @@ mod tests {
                     digest: digest(l),
                     size: 10,
                     uncompressed_size: None,
+                    content_size: None,
                 })
                 .collect(),
             labels: Default::default(),

@@ -62,16 +62,26 @@ pub struct LayerRecord {
     /// The size of the layer's tar stream, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uncompressed_size: Option<u64>,
+    /// The sum of the sizes its tar entries state (file contents): the layer's size as
+    /// Docker counts it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_size: Option<u64>,
+}
+
+impl LayerRecord {
+    /// The layer's size as `images`, `history` and `df` show it: Docker's figure (the
+    /// content of its files) when known, else the tar stream's, else the compressed.
+    pub fn shown_size(&self) -> u64 {
+        self.content_size
+            .or(self.uncompressed_size)
+            .unwrap_or(self.size)
+    }
 }
 
 impl ImageRecord {
-    /// The uncompressed size of the image as Docker counts it (the layers' tar streams;
-    /// the compressed size where that is unknown).
+    /// The size of the image as Docker counts it (see [`LayerRecord::shown_size`]).
     pub fn size(&self) -> u64 {
-        self.layers
-            .iter()
-            .map(|l| l.uncompressed_size.unwrap_or(l.size))
-            .sum()
+        self.layers.iter().map(LayerRecord::shown_size).sum()
     }
 
     /// Every blob the image references: manifest, config and layers.

@@ -118,6 +118,12 @@ impl ResumableBlob {
         Ok(())
     }
 
+    /// The bytes written so far, read from the start (the blob stays open for writing).
+    pub fn reread(&mut self) -> io::Result<fs_err::File> {
+        self.file.flush()?;
+        fs_err::File::open(&self.path)
+    }
+
     /// Throws the partial file away.
     pub fn discard(self) {
         let _ = fs_err::remove_file(&self.path);

@@ -344,6 +344,7 @@ impl Store {
                     digest: l.digest.clone(),
                     size: l.size,
                     uncompressed_size: None,
+                    content_size: None,
                 })
                 .collect(),
             labels: config.labels().cloned().unwrap_or_default(),

@@ -17,7 +17,9 @@ fn df_counts_shared_layers_once() {
     t.run_stdin(&["import", "-", "two"], &shared).ok();
     let own = tarball(&[("g", &noise(10_000, 2))]);
     let dangling = t.run_stdin(&["import", "-"], &own).ok().stdout;
-    let (s, o) = (shared.len() as u64, own.len() as u64);
+    // Sizes as Docker counts them: the files' contents, not the tar streams.
+    let (s, o) = (content_size(30_000), content_size(10_000));
+    assert!(shared.len() as u64 > s && own.len() as u64 > o);
     let run = t.run(&["system", "df"]).ok().stdout;
     let row: Vec<&str> = run.lines().nth(1).unwrap().split_whitespace().collect();
     let pct = (o * 100) / (s + o);

@@ -234,6 +234,26 @@ fn docker_uses_lades_registry() {
         "{}",
         run.stderr
     );
+    // The image's SIZE is what Docker counts (its files' bytes), whether lade imported
+    // it or pulled what Docker pushed.
+    let docker_size = docker.ok(&["image", "inspect", "--format", "{{.Size}}", &other]);
+    assert_eq!(docker_size.trim(), content_size(50_000).to_string());
+    assert_eq!(
+        t.run(&["inspect", "--format", "{{.Size}}", &image])
+            .ok()
+            .stdout,
+        docker_size
+    );
+    let pulled_size = Run::from(
+        Command::new(env!("CARGO_BIN_EXE_lade"))
+            .arg("--root")
+            .arg(&second)
+            .args(["inspect", "--format", "{{.Size}}", &other])
+            .output()
+            .unwrap(),
+    )
+    .ok();
+    assert_eq!(pulled_size.stdout, docker_size);
     // `docker manifest inspect` reads what lade serves.
     let m = docker.ok(&["manifest", "inspect", "--insecure", &other]);
     assert!(

@@ -40,7 +40,7 @@ fn image_prune_removes_dangling_images_only() {
     ];
     want.sort();
     assert_eq!(deleted_lines(&run.stdout), want);
-    let freed = human((image_tar(2).len() + image_tar(3).len()) as u64);
+    let freed = human(image_size(2) + image_size(3));
     assert!(
         run.stdout
             .ends_with(&format!("\n\nTotal reclaimed space: {freed}\n")),
@@ -75,7 +75,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     ];
     want.sort();
     assert_eq!(deleted_lines(&run.stdout), want);
-    let freed = human((image_tar(2).len() + image_tar(3).len()) as u64);
+    let freed = human(image_size(2) + image_size(3));
     assert!(
         run.stdout
             .ends_with(&format!("\n\nEstimated reclaimable space: {freed}\n"))
@@ -283,7 +283,7 @@ fn system_prune_also_takes_orphan_blobs_and_leftovers() {
     std::fs::write(t.root().join("blobs/sha256").join(&hex), orphan).unwrap();
     std::fs::write(t.root().join("lade/tmp/blob-leftover"), b"partial").unwrap();
 
-    let freed = human((image_tar(2).len() + image_tar(3).len() + orphan.len() + 7) as u64);
+    let freed = human(image_size(2) + image_size(3) + orphan.len() as u64 + 7);
     let before = t.snapshot();
     let dry = t.run(&["system", "prune", "--dry-run"]).ok().stdout;
     assert!(

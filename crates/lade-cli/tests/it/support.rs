@@ -274,9 +274,21 @@ pub fn human(size: u64) -> String {
     format!("{s}{}", units[u])
 }
 
-/// The tarball `import_image` imports for `seed` (its size is the image's SIZE).
+/// The tarball `import_image` imports for `seed`.
 pub fn image_tar(seed: u64) -> Vec<u8> {
     tarball(&[("file", &noise(2_000 + seed as usize, seed))])
+}
+
+/// The SIZE of the image `import_image` imports for `seed`: as Docker counts it, the
+/// bytes of its one file and the target of its symbolic link (not the tar stream's).
+pub fn image_size(seed: u64) -> u64 {
+    content_size(2_000 + seed)
+}
+
+/// What Docker counts for a [`tarball`] whose files hold `files` bytes in all: those,
+/// and the length of the symbolic link's target (`hostname`).
+pub fn content_size(files: u64) -> u64 {
+    files + "hostname".len() as u64
 }
 
 /// `lade registry serve --addr 127.0.0.1:0 --storage DIR --no-access-log [extra…]`,

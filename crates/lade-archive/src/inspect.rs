@@ -1,0 +1,140 @@
+//! What a layer holds, read once as a stream: its diff ID (the digest of the
+//! uncompressed tar, which the image config lists in `rootfs.diff_ids`), the size of
+//! the tar stream, and the size of its content as Docker counts it.
+//!
+//! Docker's image `SIZE` is the sum of its layers' sizes, each measured by its storage
+//! driver once unpacked (overlay2: `directory.Size` over the layer's directory): every
+//! entry that is not a directory counts its `lstat` size, that is a regular file its
+//! bytes and a symbolic link the length of its target, without the 512-byte headers
+//! and padding of the tar format. lade records the same figure when a layer arrives
+//! ([`entry_content_size`] per entry), so that `images` shows what `docker images`
+//! shows without unpacking anything. (A path written twice in one layer counts twice
+//! here, once on Docker's disk; layers do not do that.)
+
+use std::io::{self, Read};
+
+use lade_reference::Digest;
+use sha2::{Digest as _, Sha256};
+
+use crate::compression::decompressed;
+
+/// What [`inspect_layer`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerFacts {
+    /// sha256 of the uncompressed tar stream.
+    pub diff_id: Digest,
+    /// Bytes in the uncompressed tar stream.
+    pub tar_size: u64,
+    /// The sum of the entries' sizes (Docker's layer size).
+    pub content_size: u64,
+}
+
+/// Reads a layer (plain, gzip, zstd or xz; the compression is sniffed) to its end.
+/// Fails when the stream cannot be decompressed or is not a tar archive.
+pub fn inspect_layer(r: impl Read) -> io::Result<LayerFacts> {
+    let (reader, _, _) = decompressed(r)?;
+    let mut counted = Counted {
+        inner: reader,
+        hasher: Sha256::new(),
+        size: 0,
+    };
+    let mut content_size = 0u64;
+    {
+        let mut archive = tar::Archive::new(&mut counted);
+        for entry in archive.entries()? {
+            let mut entry = entry?;
+            content_size += entry_content_size(&entry);
+            // The tar reader skips what is not read; reading it keeps every byte hashed.
+            io::copy(&mut entry, &mut io::sink())?;
+        }
+    }
+    // The end-of-archive blocks and any padding after them belong to the diff ID too.
+    io::copy(&mut counted, &mut io::sink())?;
+    Ok(LayerFacts {
+        diff_id: Digest::from_sha256_bytes(&counted.hasher.finalize().into()),
+        tar_size: counted.size,
+        content_size,
+    })
+}
+
+/// What one tar entry adds to a layer's size as Docker counts it (see the module
+/// documentation): a file's bytes, a symbolic link's target length, nothing for the
+/// rest (directories, hard links to a file already counted, devices, whiteouts).
+pub fn entry_content_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
+    match entry.header().entry_type() {
+        tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+            entry.size()
+        }
+        tar::EntryType::Symlink => entry.link_name_bytes().map_or(0, |l| l.len() as u64),
+        _ => 0,
+    }
+}
+
+/// A reader that hashes and counts what passes through it.
+struct Counted<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hasher.update(&out[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tar_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut b = tar::Builder::new(Vec::new());
+        for (name, data) in entries {
+            let mut h = tar::Header::new_gnu();
+            h.set_size(data.len() as u64);
+            h.set_mode(0o644);
+            h.set_cksum();
+            b.append_data(&mut h, name, *data).unwrap();
+        }
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Symlink);
+        h.set_size(0);
+        b.append_link(&mut h, "link", "a/target/far/away").unwrap();
+        // A name over 100 bytes: a GNU long-name entry precedes it, not counted.
+        let long = format!("{}/file", "d".repeat(150));
+        let mut h = tar::Header::new_gnu();
+        h.set_size(3);
+        h.set_mode(0o644);
+        b.append_data(&mut h, &long, &b"xyz"[..]).unwrap();
+        b.into_inner().unwrap()
+    }
+
+    #[test]
+    fn content_size_counts_file_bytes_only_and_diff_id_the_whole_stream() {
+        let tar = tar_of(&[("a", &[1u8; 1000]), ("b", b""), ("c", &[2u8; 513])]);
+        let facts = inspect_layer(&tar[..]).unwrap();
+        // Files' bytes and the symlink's target ("a/target/far/away"), no headers.
+        assert_eq!(facts.content_size, 1000 + 513 + 3 + 17);
+        assert_eq!(facts.tar_size, tar.len() as u64);
+        assert_eq!(
+            facts.diff_id,
+            Digest::from_sha256_bytes(&Sha256::digest(&tar).into())
+        );
+        // The same facts through gzip and zstd.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        assert_eq!(inspect_layer(&gz.finish().unwrap()[..]).unwrap(), facts);
+        let zst = zstd::encode_all(&tar[..], 1).unwrap();
+        assert_eq!(inspect_layer(&zst[..]).unwrap(), facts);
+    }
+
+    #[test]
+    fn what_is_not_a_tar_is_an_error() {
+        assert!(inspect_layer(&b"hello, this is not a tar archive at all"[..]).is_err());
+        let tar = tar_of(&[("a", &[1u8; 5000])]);
+        assert!(inspect_layer(&tar[..2000]).is_err(), "truncated");
+    }
+}
