@@ -541,7 +541,11 @@ pub struct ManifestRmArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(allow_missing_positional = true)]
 pub struct ManifestInspectArgs {
+    /// A local manifest list: show its entry for MANIFEST, without asking a registry
+    #[arg(value_name = "MANIFEST_LIST")]
+    pub list: Option<String>,
     /// The manifest or index: NAME[:TAG|@DIGEST]
     #[arg(value_name = "MANIFEST")]
     pub reference: String,

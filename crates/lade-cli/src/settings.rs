@@ -70,13 +70,49 @@ impl Settings {
             (None, Some(home)) => home.join(".local/share/lade-registry"),
             (None, None) => PathBuf::from("lade-registry"),
         };
-        let registries_conf =
+        let mut registries_conf =
             lade_client::ConfPaths::new(env("CONTAINERS_REGISTRIES_CONF"), env("HOME"));
+        // podman's machine-maintained short-name aliases: where containers/image keeps
+        // them for this user, or the file `$LADE_SHORT_NAME_ALIASES_CONF` names (what
+        // podman's `SystemContext.UserShortNameAliasConfPath` sets).
+        registries_conf.aliases_file = env("LADE_SHORT_NAME_ALIASES_CONF").or_else(|| {
+            lade_client::ConfPaths::short_name_aliases(
+                effective_uid() == Some(0),
+                env("XDG_CACHE_HOME"),
+                env("HOME"),
+            )
+        });
         Ok(Self {
             root,
             registry_root,
             transport,
             registries_conf,
         })
+    }
+}
+
+/// The process's effective user ID, from `/proc/self/status` (`Uid: real effective
+/// saved fs`); `None` when it cannot be read (then lade takes itself for rootless).
+fn effective_uid() -> Option<u32> {
+    let status = fs_err::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn effective_uid_is_the_owner_of_the_files_this_process_creates() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("mine");
+        fs_err::write(&file, b"").unwrap();
+        let owner = fs_err::metadata(&file).unwrap().uid();
+        assert_eq!(super::effective_uid(), Some(owner));
     }
 }

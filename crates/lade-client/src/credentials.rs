@@ -1,6 +1,8 @@
 //! Credentials as Docker and podman keep them: `config.json` (`auths`, `credsStore`,
 //! `credHelpers` through the `docker-credential-*` helper protocol) and podman's
-//! `auth.json`. Secrets never reach `Debug` or `Display`.
+//! `auth.json`, consulted in the order registries.conf's `credential-helpers` gives
+//! ([`CredentialSources::helpers`]: `containers-auth.json` for those files, any other
+//! NAME for `docker-credential-NAME`). Secrets never reach `Debug` or `Display`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -37,6 +39,10 @@ impl std::fmt::Debug for Credential {
     }
 }
 
+/// The name registries.conf's `credential-helpers` gives the auth files
+/// (containers-auth.json(5): `auth.json`, Docker's `config.json`).
+pub const AUTH_FILES_HELPER: &str = "containers-auth.json";
+
 /// Where credentials are looked up.
 #[derive(Debug, Clone, Default)]
 pub struct CredentialSources {
@@ -44,6 +50,12 @@ pub struct CredentialSources {
     pub docker_config: Option<PathBuf>,
     /// podman's `auth.json` files, in order.
     pub auth_files: Vec<PathBuf>,
+    /// registries.conf's `credential-helpers`: the order of the places asked, the
+    /// first credential found wins. [`AUTH_FILES_HELPER`] is the files above (with
+    /// `config.json`'s own `credsStore`/`credHelpers`); any other NAME is the
+    /// `docker-credential-NAME` program, asked for the registry's host. Empty means
+    /// the files alone.
+    pub helpers: Vec<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -127,14 +139,79 @@ impl CredentialSources {
         Self {
             docker_config,
             auth_files,
+            helpers: Vec::new(),
         }
     }
 
+    /// These sources, asked in the order of `helpers` (registries.conf's
+    /// `credential-helpers`).
+    pub fn with_helpers(mut self, helpers: Vec<String>) -> Self {
+        self.helpers = helpers;
+        self
+    }
+
     /// The credential for `registry` (a host as in a reference: `docker.io`,
-    /// `localhost:5000`). Warnings (a helper that is not installed) are returned beside
-    /// the answer, which is then anonymous.
+    /// `localhost:5000`), from the first of [`CredentialSources::helpers`] that has
+    /// one. Warnings (a helper that is not installed, a source that failed before a
+    /// later one answered) are returned beside the answer, which is anonymous when no
+    /// source has a credential. When none has one and a source failed, its error is
+    /// returned, as containers/image does.
     pub fn get(&self, registry: &str) -> Result<(Option<Credential>, Vec<String>), ClientError> {
+        let default = [AUTH_FILES_HELPER.to_owned()];
+        let helpers = if self.helpers.is_empty() {
+            &default[..]
+        } else {
+            &self.helpers[..]
+        };
         let mut warnings = Vec::new();
+        let mut failed: Option<ClientError> = None;
+        for helper in helpers {
+            let found = if helper == AUTH_FILES_HELPER {
+                self.in_auth_files(registry, &mut warnings)
+            } else {
+                match helper_get(helper, registry) {
+                    Ok(c) => Ok(c),
+                    Err(HelperError::NotInstalled) => {
+                        warnings.push(format!(
+                            "credential helper docker-credential-{helper} (in registries.conf's credential-helpers) is not installed; skipping it for {registry}"
+                        ));
+                        Ok(None)
+                    }
+                    Err(HelperError::Failed(reason)) => Err(ClientError::CredentialHelper {
+                        helper: helper.clone(),
+                        reason,
+                    }),
+                }
+            };
+            match found {
+                Ok(Some(c)) => {
+                    if let Some(e) = failed {
+                        warnings.push(format!("{e}; used the next credential source"));
+                    }
+                    return Ok((Some(c), warnings));
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    if failed.is_none() {
+                        failed = Some(e);
+                    }
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok((None, warnings)),
+        }
+    }
+
+    /// The auth files' answer (`containers-auth.json`): an explicit
+    /// `$REGISTRY_AUTH_FILE`, Docker's `config.json` (with its helpers), then podman's
+    /// `auth.json`.
+    fn in_auth_files(
+        &self,
+        registry: &str,
+        warnings: &mut Vec<String>,
+    ) -> Result<Option<Credential>, ClientError> {
         // An explicit REGISTRY_AUTH_FILE wins, as in podman.
         let (explicit, rest) = match std::env::var_os("REGISTRY_AUTH_FILE") {
             Some(_) if !self.auth_files.is_empty() => self.auth_files.split_at(1),
@@ -142,7 +219,7 @@ impl CredentialSources {
         };
         for f in explicit {
             if let Some(c) = from_auth_file(f, registry)? {
-                return Ok((Some(c), warnings));
+                return Ok(Some(c));
             }
         }
         if let Some(path) = &self.docker_config
@@ -159,7 +236,7 @@ impl CredentialSources {
                 .or_else(|| config.creds_store.clone().filter(|s| !s.is_empty()));
             if let Some(helper) = helper {
                 match helper_get(&helper, &config_key(registry)) {
-                    Ok(c) => return Ok((c, warnings)),
+                    Ok(c) => return Ok(c),
                     Err(HelperError::NotInstalled) => warnings.push(format!(
                         "credential helper docker-credential-{helper} (set in {}) is not installed; continuing without credentials for {registry}",
                         path.display()
@@ -169,15 +246,15 @@ impl CredentialSources {
                     }
                 }
             } else if let Some(c) = entry_for(&config, registry, path)? {
-                return Ok((Some(c), warnings));
+                return Ok(Some(c));
             }
         }
         for f in rest {
             if let Some(c) = from_auth_file(f, registry)? {
-                return Ok((Some(c), warnings));
+                return Ok(Some(c));
             }
         }
-        Ok((None, warnings))
+        Ok(None)
     }
 }
 
@@ -313,6 +390,7 @@ mod tests {
             CredentialSources {
                 docker_config: Some(path),
                 auth_files: Vec::new(),
+                helpers: Vec::new(),
             },
         )
     }
@@ -365,6 +443,56 @@ mod tests {
                 .to_string()
                 .contains("base64")
         );
+    }
+
+    #[test]
+    fn credential_helpers_give_the_order_of_the_sources() {
+        let (_d, files) = sources(r#"{"auths":{"reg.example.com":{"auth":"dXNlcjpwYXNz"}}}"#);
+        let user = Some(Credential::Basic {
+            username: "user".into(),
+            password: "pass".into(),
+        });
+        let with = |helpers: &[&str]| {
+            files
+                .clone()
+                .with_helpers(helpers.iter().map(|h| (*h).to_owned()).collect())
+        };
+        // The default and the explicit name of the files.
+        assert_eq!(
+            with(&[]).get("reg.example.com").unwrap(),
+            (user.clone(), vec![])
+        );
+        assert_eq!(
+            with(&[AUTH_FILES_HELPER]).get("reg.example.com").unwrap().0,
+            user
+        );
+        // A helper that is not installed is skipped with a warning, the files answer.
+        let (cred, warnings) = with(&["lade-test-missing", AUTH_FILES_HELPER])
+            .get("reg.example.com")
+            .unwrap();
+        assert_eq!(cred, user);
+        assert_eq!(warnings.len(), 1);
+        assert!(
+            warnings[0].contains("docker-credential-lade-test-missing (in registries.conf's credential-helpers) is not installed"),
+            "{warnings:?}"
+        );
+        // Files not listed are not read: anonymous.
+        let (cred, warnings) = with(&["lade-test-missing"]).get("reg.example.com").unwrap();
+        assert_eq!(cred, None);
+        assert_eq!(warnings.len(), 1);
+    }
+
+    #[test]
+    fn a_failing_source_is_an_error_only_when_no_other_answers() {
+        // (A helper answering after a failure is tested with a real helper program in
+        // the CLI's registries_conf tests.)
+        let (_d, corrupt) = sources("{not json");
+        // Nothing answers after the failure: its error.
+        let e = corrupt
+            .with_helpers(vec![AUTH_FILES_HELPER.into(), "lade-test-missing".into()])
+            .get("reg.example.com")
+            .unwrap_err();
+        assert!(e.to_string().contains("config.json"), "{e}");
     }
 
     #[test]

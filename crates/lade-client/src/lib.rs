@@ -14,7 +14,9 @@ mod transport;
 mod upload;
 
 pub use auth::{Challenge, parse_challenge};
-pub use credentials::{Credential, CredentialSources, DOCKER_HUB_KEY, Saved, config_key};
+pub use credentials::{
+    AUTH_FILES_HELPER, Credential, CredentialSources, DOCKER_HUB_KEY, Saved, config_key,
+};
 pub use error::{ApiError, ClientError};
 pub use registries_conf::{
     ConfError, ConfPaths, Mirror, PullFromMirror, PullSource, RegistriesConf, RegistryEntry,

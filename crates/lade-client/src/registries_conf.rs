@@ -12,6 +12,17 @@
 //! the mode when they set them, registries by prefix, aliases by name. With no file at
 //! all, or no search list, Docker's behaviour: a short name means `docker.io`.
 //!
+//! Besides those, the machine-maintained `short-name-aliases.conf` podman keeps (an
+//! `[aliases]` table; `/var/cache/containers/` for root, `$XDG_CACHE_HOME/containers/`
+//! or `~/.cache/containers/` otherwise, read even with `$CONTAINERS_REGISTRIES_CONF`):
+//! its aliases win over every registries.conf file's, as containers/image's
+//! `ResolveShortNameAlias` has it. lade reads it and never writes it (podman records an
+//! alias only after prompting, and lade never prompts).
+//!
+//! `credential-helpers` (the order in which credentials are looked up:
+//! `containers-auth.json` for the auth files, any other name for a
+//! `docker-credential-NAME` helper) is kept for [`crate::CredentialSources`].
+//!
 //! Only [`RegistriesConf::load`] touches the disk; everything else is text in, values
 //! or typed errors out.
 
@@ -81,6 +92,10 @@ pub struct RegistriesConf {
     search: Option<(Vec<String>, PathBuf)>,
     mode: Option<ShortNameMode>,
     aliases: BTreeMap<String, Alias>,
+    /// The aliases of `short-name-aliases.conf`, which win over `aliases`.
+    user_aliases: BTreeMap<String, Alias>,
+    /// `credential-helpers`, as the last file that set it has it.
+    credential_helpers: Option<Vec<String>>,
     /// By prefix.
     registries: BTreeMap<String, RegistryEntry>,
     files: Vec<PathBuf>,
@@ -95,17 +110,39 @@ pub struct ConfPaths {
     pub home: Option<PathBuf>,
     pub system_file: PathBuf,
     pub system_dir: PathBuf,
+    /// podman's machine-maintained `short-name-aliases.conf` (see
+    /// [`ConfPaths::short_name_aliases`]); read when it exists.
+    pub aliases_file: Option<PathBuf>,
 }
 
 impl ConfPaths {
-    /// The standard places, with the environment's overrides.
+    /// The standard places, with the environment's overrides (no
+    /// `short-name-aliases.conf`: set [`ConfPaths::aliases_file`]).
     pub fn new(env_file: Option<PathBuf>, home: Option<PathBuf>) -> Self {
         Self {
             env_file,
             home,
             system_file: PathBuf::from("/etc/containers/registries.conf"),
             system_dir: PathBuf::from("/etc/containers/registries.conf.d"),
+            aliases_file: None,
         }
+    }
+
+    /// Where podman keeps `short-name-aliases.conf` (containers/image's
+    /// `shortNameAliasesConfPath`): `/var/cache/containers/` for root, else the user's
+    /// cache directory (`$XDG_CACHE_HOME`, or `~/.cache`); `None` when there is none.
+    pub fn short_name_aliases(
+        root: bool,
+        xdg_cache_home: Option<PathBuf>,
+        home: Option<PathBuf>,
+    ) -> Option<PathBuf> {
+        const FILE: &str = "containers/short-name-aliases.conf";
+        if root {
+            return Some(Path::new("/var/cache").join(FILE));
+        }
+        xdg_cache_home
+            .or_else(|| home.map(|h| h.join(".cache")))
+            .map(|dir| dir.join(FILE))
     }
 }
 
@@ -193,6 +230,7 @@ pub struct PullSource {
 struct RawFile {
     unqualified_search_registries: Option<Vec<String>>,
     short_name_mode: Option<String>,
+    credential_helpers: Option<Vec<String>>,
     aliases: Option<BTreeMap<String, String>>,
     #[serde(default)]
     registry: Vec<RawRegistry>,
@@ -257,6 +295,19 @@ impl RegistriesConf {
 
     /// Reads the files `paths` names (see the module's documentation).
     pub fn load(paths: &ConfPaths) -> Result<Self, ConfError> {
+        let mut conf = Self::load_registries_conf(paths)?;
+        if let Some(file) = &paths.aliases_file {
+            match fs_err::read_to_string(file) {
+                Ok(text) => conf.add_aliases_file(&text, file)?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(conf)
+    }
+
+    /// registries.conf and its drop-ins.
+    fn load_registries_conf(paths: &ConfPaths) -> Result<Self, ConfError> {
         let mut conf = Self::default();
         if let Some(file) = &paths.env_file {
             let text = fs_err::read_to_string(file)?;
@@ -319,6 +370,7 @@ impl RegistriesConf {
         })?;
         let v2_set = raw.unqualified_search_registries.is_some()
             || raw.short_name_mode.is_some()
+            || raw.credential_helpers.is_some()
             || raw.aliases.is_some()
             || !raw.registry.is_empty();
         let raw = match &raw.registries {
@@ -397,26 +449,14 @@ impl RegistriesConf {
                 ))),
             })
             .transpose()?;
-        let mut aliases = BTreeMap::new();
-        let mut bad = Vec::new();
-        for (name, value) in raw.aliases.unwrap_or_default() {
-            match alias(&name, &value) {
-                Ok(v) => {
-                    aliases.insert(
-                        name,
-                        Alias {
-                            value: v,
-                            origin: path.to_owned(),
-                        },
-                    );
-                }
-                Err(e) => bad.push(e),
-            }
+        if let Some(helpers) = &raw.credential_helpers
+            && helpers.iter().any(|h| h.trim().is_empty())
+        {
+            return Err(invalid(
+                "credential-helpers holds an empty name (use \"containers-auth.json\" for the auth files, or NAME for docker-credential-NAME)".into(),
+            ));
         }
-        if !bad.is_empty() {
-            // All of them at once, so that fixing them is not whack-a-mole.
-            return Err(invalid(bad.join("; ")));
-        }
+        let aliases = aliases_of(raw.aliases.unwrap_or_default(), path).map_err(invalid)?;
 
         // Nothing changes unless the whole file is valid.
         if let Some(list) = search {
@@ -424,6 +464,9 @@ impl RegistriesConf {
         }
         if mode.is_some() {
             self.mode = mode;
+        }
+        if raw.credential_helpers.is_some() {
+            self.credential_helpers = raw.credential_helpers;
         }
         self.aliases.extend(aliases);
         for entry in here {
@@ -433,9 +476,41 @@ impl RegistriesConf {
         Ok(())
     }
 
+    /// Lays podman's `short-name-aliases.conf` (an `[aliases]` table; other keys are
+    /// ignored, as podman ignores them) over the registries.conf files: its aliases
+    /// win, and an alias reset there (`""`) hides a registries.conf alias of that name.
+    pub fn add_aliases_file(&mut self, text: &str, path: &Path) -> Result<(), ConfError> {
+        #[derive(Deserialize)]
+        struct AliasesFile {
+            aliases: Option<BTreeMap<String, String>>,
+        }
+        let raw: AliasesFile = toml::from_str(text).map_err(|e| ConfError::Syntax {
+            path: path.to_owned(),
+            reason: e.message().to_owned(),
+        })?;
+        let aliases = aliases_of(raw.aliases.unwrap_or_default(), path).map_err(|reason| {
+            ConfError::Invalid {
+                path: path.to_owned(),
+                reason,
+            }
+        })?;
+        self.user_aliases.extend(aliases);
+        self.files.push(path.to_owned());
+        Ok(())
+    }
+
     /// The files that were read, in order.
     pub fn files(&self) -> &[PathBuf] {
         &self.files
+    }
+
+    /// `credential-helpers`: where credentials are looked up, in order
+    /// (`containers-auth.json` for the auth files, which is also the default).
+    pub fn credential_helpers(&self) -> Vec<String> {
+        match &self.credential_helpers {
+            Some(list) if !list.is_empty() => list.clone(),
+            _ => vec![crate::credentials::AUTH_FILES_HELPER.to_owned()],
+        }
     }
 
     pub fn short_name_mode(&self) -> ShortNameMode {
@@ -486,10 +561,15 @@ impl RegistriesConf {
             });
         }
         let short = short_repository(name);
+        // short-name-aliases.conf first: an alias it resets is no alias at all.
+        let alias = self
+            .user_aliases
+            .get(short)
+            .or_else(|| self.aliases.get(short));
         if let Some(Alias {
             value: Some(value),
             origin,
-        }) = self.aliases.get(short)
+        }) = alias
         {
             let mut r = Reference::parse_normalized(value)?;
             if let Some(t) = parsed.tag() {
@@ -536,12 +616,24 @@ impl RegistriesConf {
     }
 
     /// The `[[registry]]` with the longest prefix matching `name` (a full normalized
-    /// name such as `docker.io/library/redis`).
+    /// name such as `docker.io/library/redis`, or a registry host such as
+    /// `quay.io:443`). Of a wildcard and an exact prefix of the same length (`*.b.com`
+    /// and `a.b.com`), the exact one is the more specific and wins (containers/image
+    /// takes whichever sorts first, which is always the wildcard).
     pub fn find_registry(&self, name: &str) -> Option<&RegistryEntry> {
         self.registries
             .values()
             .filter(|r| matching_prefix(name, &r.prefix).is_some())
-            .max_by_key(|r| r.prefix.len())
+            .max_by_key(|r| (r.prefix.len(), !r.prefix.starts_with("*.")))
+    }
+
+    /// Whether registries.conf lets lade reach `host` (`host[:port]`, as contacted)
+    /// over plain HTTP or unverified TLS: the `insecure` of the `[[registry]]` that
+    /// matches the host itself (its exact prefix, or a `*.example.com` prefix), as
+    /// containers/image decides it for every connection. Pulls also honour
+    /// [`PullSource::insecure`] of each place.
+    pub fn is_insecure(&self, host: &str) -> bool {
+        self.find_registry(host).is_some_and(|r| r.insecure)
     }
 
     /// Where to pull `reference` from, in order: its registry's mirrors that serve
@@ -722,6 +814,35 @@ fn registry_entry(r: RawRegistry, origin: &Path) -> Result<RegistryEntry, String
     })
 }
 
+/// The `[aliases]` of one file, validated; every bad entry in one message, so that
+/// fixing them is not whack-a-mole.
+fn aliases_of(
+    raw: BTreeMap<String, String>,
+    origin: &Path,
+) -> Result<BTreeMap<String, Alias>, String> {
+    let mut aliases = BTreeMap::new();
+    let mut bad = Vec::new();
+    for (name, value) in raw {
+        match alias(&name, &value) {
+            Ok(value) => {
+                aliases.insert(
+                    name,
+                    Alias {
+                        value,
+                        origin: origin.to_owned(),
+                    },
+                );
+            }
+            Err(e) => bad.push(e),
+        }
+    }
+    if bad.is_empty() {
+        Ok(aliases)
+    } else {
+        Err(bad.join("; "))
+    }
+}
+
 /// An alias: a short name without tag or digest → a fully qualified name without tag
 /// or digest (`""` resets an alias of an earlier file).
 fn alias(name: &str, value: &str) -> Result<Option<String>, String> {
@@ -783,19 +904,21 @@ fn convert_v1(v1: &RawV1) -> RawFile {
 }
 
 /// How much of `name` a prefix matches (containers/image's `refMatchingPrefix`): the
-/// prefix itself followed by the end, `/`, `:` or `@`; or, for `*.example.com`, any
-/// subdomain of the host.
+/// prefix itself followed by the end, `/`, `:` or `@`; or, for `*.example.com`, the
+/// host name when it is a subdomain of `example.com` at any depth (`a.example.com`,
+/// `b.a.example.com:5000`; not `example.com` itself, nor `a.example.com.evil`). The
+/// wildcard matches whole leading labels of the host only, never the port or a path.
 fn matching_prefix(name: &str, prefix: &str) -> Option<usize> {
     if let Some(domain) = prefix.strip_prefix('*') {
-        let index = name.find(domain)?;
-        if name[..index].contains('/') {
-            return None;
-        }
-        let end = index + domain.len();
-        return match name.as_bytes().get(end) {
-            None | Some(b':' | b'/' | b'@') => Some(end),
-            _ => None,
+        // `domain` keeps its leading dot: `.example.com`.
+        let host = &name[..name.find(['/', '@']).unwrap_or(name.len())];
+        let hostname = if host.starts_with('[') {
+            host.split_inclusive(']').next().unwrap_or(host)
+        } else {
+            host.split(':').next().unwrap_or(host)
         };
+        return (hostname.len() > domain.len() && hostname.ends_with(domain))
+            .then_some(hostname.len());
     }
     let rest = name.strip_prefix(prefix)?;
     match rest.as_bytes().first() {
@@ -1115,6 +1238,216 @@ location = "mirror.local/official"
         assert_eq!(s[1].reference.to_string(), "reg.mirrored.com/ns/x:1");
     }
 
+    #[rstest]
+    // Any depth of subdomain, with or without a port, by name or with a tag.
+    #[case("a.example.com/x", true)]
+    #[case("b.a.example.com/x/y", true)]
+    #[case("a.example.com:5000/x", true)]
+    #[case("x.example.com.example.com/x", true)]
+    // Not the domain itself, not a look-alike, not the domain further down the name.
+    #[case("example.com/x", false)]
+    #[case("aexample.com/x", false)]
+    #[case("a.example.com.evil/x", false)]
+    #[case("evil.org/a.example.com/x", false)]
+    #[case("evil.org/x.example.com", false)]
+    fn a_wildcard_matches_subdomains_of_the_host_only(#[case] name: &str, #[case] matches: bool) {
+        let c = conf("[[registry]]\nprefix = \"*.example.com\"\ninsecure = true\n");
+        assert_eq!(c.find_registry(name).is_some(), matches, "{name}");
+        let host = name.split('/').next().unwrap();
+        assert_eq!(c.is_insecure(host), matches, "{host}");
+    }
+
+    #[test]
+    fn the_most_specific_prefix_wins_over_a_wildcard() {
+        let c = conf(
+            r#"
+[[registry]]
+prefix = "*.example.com"
+insecure = true
+
+[[registry]]
+prefix = "*.internal.example.com"
+blocked = true
+
+[[registry]]
+location = "a.internal.example.com"
+
+[[registry]]
+prefix = "a.example.com/ns"
+location = "a.example.com/ns"
+blocked = true
+"#,
+        );
+        let prefix = |name: &str| c.find_registry(name).map(|r| r.prefix.as_str());
+        assert_eq!(prefix("reg.example.com/x"), Some("*.example.com"));
+        // A longer wildcard is more specific.
+        assert_eq!(
+            prefix("r.internal.example.com/x"),
+            Some("*.internal.example.com")
+        );
+        // An exact host as long as the wildcard (22 characters each) is more specific.
+        assert_eq!(
+            prefix("a.internal.example.com/x"),
+            Some("a.internal.example.com")
+        );
+        assert_eq!(prefix("a.example.com/ns/x"), Some("a.example.com/ns"));
+        assert_eq!(prefix("a.example.com/other"), Some("*.example.com"));
+        assert!(c.pull_sources(&r("r.internal.example.com/x")).is_err());
+        assert!(c.pull_sources(&r("a.internal.example.com/x")).is_ok());
+        // Insecure is decided by the entry that matches the host itself.
+        assert!(c.is_insecure("reg.example.com"));
+        assert!(c.is_insecure("a.example.com:5000"));
+        assert!(!c.is_insecure("a.internal.example.com"));
+        assert!(!c.is_insecure("example.com"));
+        // And reaches pulls of every reference under it, rewritten or not.
+        let s = c.pull_sources(&r("a.example.com/other/x:1")).unwrap();
+        assert_eq!(s.len(), 1);
+        assert!(s[0].insecure);
+        assert_eq!(s[0].reference, r("a.example.com/other/x:1"));
+        // The wildcard leaves nothing for insecure_hosts: it has no location.
+        assert!(c.insecure_hosts().is_empty());
+    }
+
+    #[test]
+    fn a_wildcard_matches_the_labels_of_an_ip_address_as_podman_does() {
+        // containers/image matches strings, not DNS names: `*.0.0.1` covers 127.0.0.1.
+        // The CLI tests rely on this to reach a loopback registry through a wildcard.
+        let c = conf("[[registry]]\nprefix = \"*.0.0.1\"\ninsecure = true\n");
+        assert!(c.is_insecure("127.0.0.1:5000"));
+        assert!(c.is_insecure("127.0.0.1"));
+        assert!(!c.is_insecure("127.0.0.2:5000"));
+        assert!(!c.is_insecure("[::1]:5000"));
+    }
+
+    #[test]
+    fn credential_helpers_default_to_the_auth_files_and_drop_ins_replace_them() {
+        assert_eq!(
+            RegistriesConf::default().credential_helpers(),
+            ["containers-auth.json"]
+        );
+        let mut c = conf("credential-helpers = [\"pass\", \"containers-auth.json\"]\n");
+        assert_eq!(c.credential_helpers(), ["pass", "containers-auth.json"]);
+        // A drop-in that does not set them keeps them; one that does replaces them.
+        c.add_file(
+            "short-name-mode = \"enforcing\"\n",
+            Path::new("/d/a.conf"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.credential_helpers(), ["pass", "containers-auth.json"]);
+        c.add_file(
+            "credential-helpers = [\"secretservice\"]\n",
+            Path::new("/d/b.conf"),
+            true,
+        )
+        .unwrap();
+        assert_eq!(c.credential_helpers(), ["secretservice"]);
+        // An empty list is the default again.
+        c.add_file("credential-helpers = []\n", Path::new("/d/c.conf"), true)
+            .unwrap();
+        assert_eq!(c.credential_helpers(), ["containers-auth.json"]);
+        assert!(err("credential-helpers = [\"\"]").contains("empty name"));
+        // Only the v2 format has it.
+        assert!(
+            err("credential-helpers = [\"pass\"]\n[registries.search]\nregistries = [\"a.com\"]\n")
+                .contains("mixing")
+        );
+    }
+
+    #[test]
+    fn short_name_aliases_conf_wins_over_registries_conf() {
+        let mut c = conf(
+            r#"
+unqualified-search-registries = ["quay.io", "docker.io"]
+short-name-mode = "enforcing"
+[aliases]
+"app" = "quay.io/system/app"
+"tool" = "quay.io/system/tool"
+"db" = "quay.io/system/db"
+"#,
+        );
+        let file = Path::new("/root/.cache/containers/short-name-aliases.conf");
+        c.add_aliases_file(
+            "[aliases]\n\"app\" = \"registry.example.com/user/app\"\n\"tool\" = \"\"\n\"new\" = \"docker.io/me/new\"\n",
+            file,
+        )
+        .unwrap();
+        let got = c.resolve("app:2").unwrap();
+        assert_eq!(names(&got.candidates), ["registry.example.com/user/app:2"]);
+        assert_eq!(
+            got.description.unwrap(),
+            format!("Resolved \"app\" as an alias ({})", file.display())
+        );
+        assert_eq!(
+            names(&c.resolve("new").unwrap().candidates),
+            ["docker.io/me/new"]
+        );
+        // Not in the user's file: registries.conf's alias.
+        assert_eq!(
+            names(&c.resolve("db").unwrap().candidates),
+            ["quay.io/system/db"]
+        );
+        // Reset in the user's file: no alias at all (here: ambiguous and enforced).
+        assert!(matches!(
+            c.resolve("tool"),
+            Err(ResolveError::Ambiguous { .. })
+        ));
+        assert_eq!(c.files().last().map(PathBuf::as_path), Some(file));
+
+        // Validated as registries.conf's aliases; a bad file changes nothing.
+        let bad = c
+            .add_aliases_file(
+                "[aliases]\n\"quay.io/x\" = \"quay.io/x\"\n\"y\" = \"y\"\n",
+                file,
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("must not contain registry"), "{bad}");
+        assert!(
+            bad.contains("must contain registry and repository"),
+            "{bad}"
+        );
+        assert!(bad.contains("short-name-aliases.conf"), "{bad}");
+        let syntax = c.add_aliases_file("[aliases\n", file).unwrap_err();
+        assert!(matches!(syntax, ConfError::Syntax { .. }), "{syntax}");
+        assert_eq!(
+            names(&c.resolve("app").unwrap().candidates),
+            ["registry.example.com/user/app"]
+        );
+    }
+
+    #[rstest]
+    #[case(
+        true,
+        Some("/xdg"),
+        Some("/home/u"),
+        Some("/var/cache/containers/short-name-aliases.conf")
+    )]
+    #[case(
+        false,
+        Some("/xdg"),
+        Some("/home/u"),
+        Some("/xdg/containers/short-name-aliases.conf")
+    )]
+    #[case(
+        false,
+        None,
+        Some("/home/u"),
+        Some("/home/u/.cache/containers/short-name-aliases.conf")
+    )]
+    #[case(false, None, None, None)]
+    fn short_name_aliases_conf_lives_where_podman_keeps_it(
+        #[case] root: bool,
+        #[case] xdg: Option<&str>,
+        #[case] home: Option<&str>,
+        #[case] want: Option<&str>,
+    ) {
+        assert_eq!(
+            ConfPaths::short_name_aliases(root, xdg.map(PathBuf::from), home.map(PathBuf::from)),
+            want.map(PathBuf::from)
+        );
+    }
+
     #[test]
     fn drop_ins_override_earlier_files() {
         let mut c = conf(
@@ -1288,6 +1621,7 @@ blocked = true
             home: Some(home.clone()),
             system_file: etc.join("registries.conf"),
             system_dir: etc.join("registries.conf.d"),
+            aliases_file: None,
         };
         let c = RegistriesConf::load(&paths).unwrap();
         assert_eq!(c.files().len(), 4);
@@ -1328,6 +1662,25 @@ blocked = true
         .unwrap();
         assert_eq!(c.files(), std::slice::from_ref(&env));
         assert_eq!(c.search_registries(), ["docker.io"]);
+        // short-name-aliases.conf is read beside any registries.conf, this one too.
+        let aliases = dir.path().join("cache/containers/short-name-aliases.conf");
+        let with_aliases = ConfPaths {
+            env_file: Some(env.clone()),
+            aliases_file: Some(aliases.clone()),
+            ..paths.clone()
+        };
+        assert_eq!(
+            RegistriesConf::load(&with_aliases).unwrap().files(),
+            std::slice::from_ref(&env)
+        );
+        fs_err::create_dir_all(aliases.parent().unwrap()).unwrap();
+        fs_err::write(&aliases, "[aliases]\n\"x\" = \"quay.io/cached/x\"\n").unwrap();
+        let c = RegistriesConf::load(&with_aliases).unwrap();
+        assert_eq!(c.files(), [env.clone(), aliases.clone()]);
+        assert_eq!(
+            c.resolve("x").unwrap().candidates[0].to_string(),
+            "quay.io/cached/x"
+        );
         let missing = RegistriesConf::load(&ConfPaths {
             env_file: Some(dir.path().join("missing.conf")),
             ..paths.clone()
@@ -1341,6 +1694,7 @@ blocked = true
             home: Some(dir.path().join("nobody")),
             system_file: dir.path().join("nothing.conf"),
             system_dir: dir.path().join("nothing.d"),
+            aliases_file: None,
         })
         .unwrap();
         assert!(none.files().is_empty());

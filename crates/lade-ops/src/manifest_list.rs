@@ -1,7 +1,8 @@
-//! `lade manifest create/annotate/push/rm`: assemble a multi-platform index from
+//! `lade manifest create/annotate/inspect/push/rm`: assemble a multi-platform index from
 //! images already in a registry, as `docker manifest` does. `create` reads the images'
 //! manifests (and configs, for their platforms) from the registry, without pulling;
-//! the list is a draft kept in the store (`lade/manifests/`) until `push` uploads it.
+//! the list is a draft kept in the store (`lade/manifests/`) until `push` uploads it;
+//! `entry` hands one of its images to `manifest inspect LIST IMAGE`.
 //!
 //! `push` makes every entry present in the list's repository first, as the registry
 //! requires of an index's children: blobs are mounted from the entry's repository
@@ -205,6 +206,41 @@ pub struct Annotation {
     pub os_features: Vec<String>,
 }
 
+/// Whether `entry` is the image `image` names: as it was added (a missing tag meaning
+/// `latest`), or by its manifest's digest.
+fn is_entry(entry: &ListEntry, image: &Reference) -> bool {
+    let wanted = if image.digest().is_some() {
+        image.clone()
+    } else {
+        image.clone().with_default_tag()
+    };
+    entry.source == wanted.to_string() || Some(&entry.descriptor.digest) == image.digest()
+}
+
+/// `manifest inspect LIST IMAGE`: the entry of the local list `list` for `image`
+/// (named as it was added, or by its digest), with its annotated platform.
+pub fn entry(store: &Store, list: &Reference, image: &Reference) -> Result<ListEntry, ListError> {
+    let name = list_name(list)?.to_string();
+    let stored = store
+        .manifest_list(&name)?
+        .ok_or_else(|| ListError::NoList {
+            name: list.familiar(),
+        })?;
+    stored
+        .entries
+        .into_iter()
+        .find(|e| is_entry(e, image))
+        .ok_or_else(|| ListError::NotInList {
+            // With the tag it was looked up by: `app` means `app:latest`.
+            image: if image.digest().is_some() {
+                image.familiar()
+            } else {
+                image.clone().with_default_tag().familiar()
+            },
+            list: list.familiar(),
+        })
+}
+
 /// `manifest annotate`: changes the platform of one entry (named as it was added, or
 /// by its digest).
 pub fn annotate(
@@ -214,11 +250,6 @@ pub fn annotate(
     a: &Annotation,
 ) -> Result<Platform, ListError> {
     let name = list_name(list)?.to_string();
-    let wanted = if image.digest().is_some() {
-        image.clone()
-    } else {
-        image.clone().with_default_tag()
-    };
     store.update_manifest_list(&name, |current| {
         let Some(l) = current.as_mut() else {
             return Err(ListError::NoList {
@@ -228,9 +259,7 @@ pub fn annotate(
         let entry = l
             .entries
             .iter_mut()
-            .find(|e| {
-                e.source == wanted.to_string() || Some(&e.descriptor.digest) == image.digest()
-            })
+            .find(|e| is_entry(e, image))
             .ok_or_else(|| ListError::NotInList {
                 image: image.familiar(),
                 list: list.familiar(),

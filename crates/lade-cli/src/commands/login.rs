@@ -57,7 +57,7 @@ pub fn login(args: &LoginArgs, settings: &Settings) -> anyhow::Result<i32> {
     let credential = Credential::Basic { username, password };
     // Check the credentials against the registry before saving them.
     // registries.conf's `insecure = true` hosts count here too.
-    let transport = super::pull::Remote::load(settings)?.transport;
+    let transport = super::pull::Remote::load(settings)?.transport_for(&host, false);
     let registry = Registry::new(&host, &transport, Some(credential.clone()))?;
     let rt = crate::runtime()?;
     rt.block_on(registry.ping())

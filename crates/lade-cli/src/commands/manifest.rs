@@ -1,4 +1,6 @@
 //! `lade manifest inspect|create|annotate|push|rm`, as `docker manifest` does them.
+//! `inspect` shows a local list (what `push` would send), one image of a local list
+//! (`inspect LIST IMAGE`), or what a registry serves.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -7,7 +9,7 @@ use lade_oci::Manifest;
 use lade_ops::manifest::{inspect, platforms, verbose};
 use lade_ops::manifest_list::{self, Annotation, ListProgress};
 use lade_reference::Reference;
-use lade_store::{ManifestList, Store};
+use lade_store::{ListEntry, ManifestList, Store};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -25,6 +27,77 @@ fn indented(v: &Value, indent: &[u8]) -> anyhow::Result<String> {
     let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
     v.serialize(&mut ser)?;
     Ok(String::from_utf8(buf)?)
+}
+
+/// Go's `json.Indent(dst, src, "", indent)`: the bytes of the JSON document `src` as
+/// they are (strings and numbers untouched, keys in their order), only the whitespace
+/// between tokens replaced: a newline and `indent` per level after `{`, `[` and `,`,
+/// `": "` after a key, `{}` and `[]` kept empty; whitespace after the document kept.
+fn go_indent(src: &[u8], indent: &str) -> anyhow::Result<String> {
+    serde_json::from_slice::<serde::de::IgnoredAny>(src)?;
+    let mut out = String::with_capacity(src.len() * 2);
+    let newline = |out: &mut String, depth: usize| {
+        out.push('\n');
+        for _ in 0..depth {
+            out.push_str(indent);
+        }
+    };
+    let text = std::str::from_utf8(src)?;
+    let (mut depth, mut open) = (0usize, 0usize);
+    let (mut in_string, mut escaped, mut need_indent, mut done) = (false, false, false, false);
+    for c in text.chars() {
+        if done {
+            out.push(c);
+            continue;
+        }
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        if matches!(c, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        }
+        if need_indent && c != '}' && c != ']' {
+            need_indent = false;
+            depth += 1;
+            newline(&mut out, depth);
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '{' | '[' => {
+                need_indent = true;
+                open += 1;
+                out.push(c);
+            }
+            ',' => {
+                out.push(c);
+                newline(&mut out, depth);
+            }
+            ':' => out.push_str(": "),
+            '}' | ']' => {
+                if need_indent {
+                    need_indent = false;
+                } else {
+                    depth = depth.saturating_sub(1);
+                    newline(&mut out, depth);
+                }
+                out.push(c);
+                open = open.saturating_sub(1);
+                done = open == 0;
+            }
+            _ => out.push(c),
+        }
+    }
+    Ok(out)
 }
 
 /// registries.conf, plus `--insecure` for the registries `names` may be read from.
@@ -57,25 +130,67 @@ fn local_list(settings: &Settings, name: &str) -> anyhow::Result<Option<Manifest
     Ok(Store::open(&settings.root)?.manifest_list(&list.to_string())?)
 }
 
+/// An entry of a local list as Docker's `--verbose` shows it: `Ref`, `Descriptor`
+/// (with the annotated platform) and the manifest under `SchemaV2Manifest` or
+/// `OCIManifest`.
+fn verbose_entry(e: &ListEntry) -> Value {
+    let doc: Value = serde_json::from_str(&e.manifest).unwrap_or(Value::Null);
+    let key = if e.descriptor.media_type == lade_oci::media_type::DOCKER_MANIFEST {
+        "SchemaV2Manifest"
+    } else {
+        "OCIManifest"
+    };
+    json!({"Ref": e.source, "Descriptor": e.descriptor, key: doc})
+}
+
+/// `manifest inspect LIST IMAGE`: one image of a local list, as Docker prints it (the
+/// manifest's own bytes indented with tabs, or `--verbose`), never asking a registry.
+fn inspect_entry(
+    args: &ManifestInspectArgs,
+    settings: &Settings,
+    list: &str,
+    image: &str,
+) -> anyhow::Result<i32> {
+    let list = Reference::parse_normalized(list)?;
+    let image = Reference::parse_normalized(image)?;
+    if !settings.root.exists() {
+        return Err(manifest_list::ListError::NoList {
+            name: list.familiar(),
+        }
+        .into());
+    }
+    let store = Store::open(&settings.root)?;
+    let entry = manifest_list::entry(&store, &list, &image)?;
+    let mut out = io::stdout().lock();
+    if args.raw {
+        out.write_all(entry.manifest.as_bytes())?;
+    } else if args.platforms {
+        let platform = entry
+            .descriptor
+            .platform
+            .as_ref()
+            .map_or_else(|| "unknown".to_owned(), ToString::to_string);
+        writeln!(out, "{:<24} DIGEST", "PLATFORM")?;
+        writeln!(out, "{platform:<24} {}", entry.descriptor.digest)?;
+    } else if args.verbose {
+        writeln!(out, "{}", indented(&verbose_entry(&entry), b"\t")?)?;
+    } else {
+        writeln!(out, "{}", go_indent(entry.manifest.as_bytes(), "\t")?)?;
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
 pub fn inspect_cmd(args: &ManifestInspectArgs, settings: &Settings) -> anyhow::Result<i32> {
+    if let Some(list) = &args.list {
+        return inspect_entry(args, settings, list, &args.reference);
+    }
+    let name = args.reference.as_str();
     let mut out = io::stdout().lock();
     // A local list first, as Docker does: what `manifest push` would send.
-    if let Some(list) = local_list(settings, &args.reference)? {
+    if let Some(list) = local_list(settings, name)? {
         let (_, bytes) = manifest_list::index_document(&list);
         if args.verbose {
-            let entries: Vec<Value> = list
-                .entries
-                .iter()
-                .map(|e| {
-                    let doc: Value = serde_json::from_str(&e.manifest).unwrap_or(Value::Null);
-                    let key = if e.descriptor.media_type == lade_oci::media_type::DOCKER_MANIFEST {
-                        "SchemaV2Manifest"
-                    } else {
-                        "OCIManifest"
-                    };
-                    json!({"Ref": e.source, "Descriptor": e.descriptor, key: doc})
-                })
-                .collect();
+            let entries: Vec<Value> = list.entries.iter().map(verbose_entry).collect();
             writeln!(out, "{}", indented(&Value::Array(entries), b"\t")?)?;
         } else {
             out.write_all(&bytes)?;
@@ -83,10 +198,10 @@ pub fn inspect_cmd(args: &ManifestInspectArgs, settings: &Settings) -> anyhow::R
         }
         return Ok(crate::exit::SUCCESS);
     }
-    let remote = remote(settings, &[&args.reference], args.insecure)?;
+    let remote = remote(settings, &[name], args.insecure)?;
     let renderer = Renderer::new(true);
     let rt = crate::runtime()?;
-    let (_, text) = remote.read(&args.reference, &renderer, |registry, reference| {
+    let (_, text) = remote.read(name, &renderer, |registry, reference| {
         let reference = if reference.digest().is_none() {
             reference.clone().with_default_tag()
         } else {
@@ -107,13 +222,17 @@ pub fn inspect_cmd(args: &ManifestInspectArgs, settings: &Settings) -> anyhow::R
             let v = verbose(registry, &reference, &inspected, rt.handle())?;
             return Ok(format!("{}\n", indented(&v, b"\t")?).into_bytes());
         }
-        // As Docker: an image manifest indented with tabs, a list with three spaces.
-        let doc: Value = serde_json::from_slice(&inspected.top.bytes)?;
-        let indent: &[u8] = match inspected.parsed {
-            Manifest::Image(_) => b"\t",
-            Manifest::Index(_) => b"   ",
-        };
-        Ok(format!("{}\n", indented(&doc, indent)?).into_bytes())
+        // As Docker: an image manifest's own bytes indented with tabs, a list
+        // re-marshalled with three spaces.
+        match inspected.parsed {
+            Manifest::Image(_) => {
+                Ok(format!("{}\n", go_indent(&inspected.top.bytes, "\t")?).into_bytes())
+            }
+            Manifest::Index(_) => {
+                let doc: Value = serde_json::from_slice(&inspected.top.bytes)?;
+                Ok(format!("{}\n", indented(&doc, b"   ")?).into_bytes())
+            }
+        }
     })?;
     out.write_all(&text)?;
     Ok(crate::exit::SUCCESS)
@@ -229,4 +348,21 @@ pub fn rm(args: &ManifestRmArgs, settings: &Settings) -> anyhow::Result<i32> {
         anyhow::bail!("No such manifest: {}", missing.join(", "));
     }
     Ok(crate::exit::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::go_indent;
+
+    #[test]
+    fn indents_as_go_json_indent() {
+        // What Go's json.Indent(dst, src, "", "\t") writes for the same input.
+        let src =
+            br#" {"schemaVersion":2, "a" : [ ], "b":{},"c":[1,{"d":"x,\"{:}\\"}],"e":"\u003c&"}
+"#;
+        let want = "{\n\t\"schemaVersion\": 2,\n\t\"a\": [],\n\t\"b\": {},\n\t\"c\": [\n\t\t1,\n\t\t{\n\t\t\t\"d\": \"x,\\\"{:}\\\\\"\n\t\t}\n\t],\n\t\"e\": \"\\u003c&\"\n}\n";
+        assert_eq!(go_indent(src, "\t").unwrap(), want);
+        assert_eq!(go_indent(b"{}", "\t").unwrap(), "{}");
+        assert!(go_indent(b"{\"a\":", "\t").is_err());
+    }
 }

@@ -83,9 +83,9 @@ fn pull_candidate(
     opts: &PullOptions,
     rt: &tokio::runtime::Runtime,
 ) -> anyhow::Result<()> {
-    let sources = remote.conf.pull_sources(reference)?;
-    let clients = remote.clients(&sources, renderer)?;
     let references: Vec<Reference> = if args.all_tags {
+        let sources = remote.conf.pull_sources(reference)?;
+        let clients = remote.clients(&sources, renderer)?;
         let mut tags = Err(anyhow::anyhow!("no registry to list the tags of"));
         for s in &sources {
             let client = &clients[&client_key(s)];
@@ -172,14 +172,42 @@ impl Remote {
         Ok(Self { conf, transport })
     }
 
-    /// A client for `host` with the user's credentials; warnings go through the
-    /// renderer.
+    /// How to reach `host`: the transport, with `host` insecure when registries.conf
+    /// makes it so (the `[[registry]]` matching the host, a `*.example.com` prefix
+    /// included) or `insecure` asks it (a pull source marked insecure).
+    pub fn transport_for(&self, host: &str, insecure: bool) -> lade_client::TransportConfig {
+        let mut transport = self.transport.clone();
+        if (insecure || self.conf.is_insecure(host))
+            && !transport.insecure_registries.iter().any(|h| h == host)
+        {
+            transport.insecure_registries.push(host.to_owned());
+        }
+        transport
+    }
+
+    /// A client for `host` with the user's credentials (looked up in the order of
+    /// registries.conf's `credential-helpers`); warnings go through the renderer.
     pub fn client(&self, host: &str, renderer: &Renderer) -> anyhow::Result<Registry> {
-        let (credential, warnings) = CredentialSources::from_env().get(host)?;
+        self.client_with(host, false, renderer)
+    }
+
+    fn client_with(
+        &self,
+        host: &str,
+        insecure: bool,
+        renderer: &Renderer,
+    ) -> anyhow::Result<Registry> {
+        let (credential, warnings) = CredentialSources::from_env()
+            .with_helpers(self.conf.credential_helpers())
+            .get(host)?;
         for w in warnings {
             renderer.println(&format!("WARNING: {w}"));
         }
-        Ok(Registry::new(host, &self.transport, credential)?)
+        Ok(Registry::new(
+            host,
+            &self.transport_for(host, insecure),
+            credential,
+        )?)
     }
 
     /// A client per place in `sources`; a mirror's retries less, so that one that is
@@ -195,7 +223,9 @@ impl Remote {
             if out.contains_key(&key) {
                 continue;
             }
-            let mut client = self.client(&key.0, renderer)?;
+            // `insecure = true` of the [[registry]] (or mirror) this place comes from.
+            let insecure = sources.iter().any(|o| o.insecure && client_key(o) == key);
+            let mut client = self.client_with(&key.0, insecure, renderer)?;
             if s.mirror {
                 client = client.with_retry(RetryPolicy {
                     attempts: 2,

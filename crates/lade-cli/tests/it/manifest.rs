@@ -230,3 +230,97 @@ fn mistakes_are_refused_and_change_nothing() {
     lade(&["manifest", "push", &list]).fails_with("no such manifest list");
     lade(&["manifest", "annotate", &list, &image]).fails_with("no such manifest list");
 }
+
+#[test]
+fn inspect_with_two_names_shows_one_image_of_a_local_list() {
+    let t = TestRoot::new();
+    let mut reg = LadeRegistry::start(&t.path("registry"), &[]);
+    let conf = write_conf(&t, "registries.conf", "");
+    let amd_image = reg.image("two/app:amd64");
+    let arm_image = reg.image("two/app:arm64");
+    let amd = push_image(&t, &amd_image, 21, &["--platform", "linux/amd64"]);
+    let arm = push_image(&t, &arm_image, 22, &["--platform", "linux/arm64"]);
+    let list = reg.image("two/app:multi");
+    let lade = |args: &[&str]| lade_conf(&t, &conf, args);
+    lade(&["manifest", "create", &list, &amd_image, &arm_image]).ok();
+    lade(&["manifest", "annotate", &list, &arm_image, "--variant", "v8"]).ok();
+    // Everything below is read from the local list: the registry is gone.
+    assert!(reg.terminate(std::time::Duration::from_secs(10)).is_some());
+    let arm_bytes = blob(&t, &arm);
+    let arm_json = json(&String::from_utf8(arm_bytes.clone()).unwrap());
+
+    // As Docker prints it: the manifest's own bytes, indented with tabs.
+    let shown = lade(&["manifest", "inspect", &list, &arm_image])
+        .ok()
+        .stdout;
+    assert!(
+        shown.starts_with("{\n\t\"schemaVersion\": 2,\n\t\"mediaType\": "),
+        "{shown}"
+    );
+    assert!(shown.ends_with("\n}\n"), "{shown}");
+    assert_eq!(json(&shown), arm_json);
+    // Only whitespace differs from the bytes the registry served.
+    let squeezed: String = shown.split_whitespace().collect();
+    let raw_squeezed: String = String::from_utf8(arm_bytes.clone())
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(squeezed, raw_squeezed);
+    // By digest, the same entry.
+    let by_digest = reg.image(&format!("two/app@{arm}"));
+    assert_eq!(
+        lade(&["manifest", "inspect", &list, &by_digest])
+            .ok()
+            .stdout,
+        shown
+    );
+    // --raw: the exact bytes.
+    assert_eq!(
+        lade(&["manifest", "inspect", "--raw", &list, &arm_image])
+            .ok()
+            .stdout
+            .into_bytes(),
+        arm_bytes
+    );
+    // --verbose: the entry as the list holds it, its annotated platform included.
+    let v = json(
+        &lade(&["manifest", "inspect", "-v", &list, &arm_image])
+            .ok()
+            .stdout,
+    );
+    let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["Ref", "Descriptor", "OCIManifest"]);
+    assert_eq!(v["Ref"], arm_image);
+    assert_eq!(
+        v["Descriptor"],
+        json!({
+            "mediaType": OCI_MANIFEST,
+            "digest": arm,
+            "size": arm_bytes.len(),
+            "platform": {"architecture": "arm64", "os": "linux", "variant": "v8"},
+        })
+    );
+    assert_eq!(v["OCIManifest"], arm_json);
+    assert_eq!(
+        lade(&["manifest", "inspect", "--platforms", &list, &amd_image])
+            .ok()
+            .stdout,
+        format!("PLATFORM                 DIGEST\nlinux/amd64              {amd}\n")
+    );
+
+    // An image the list does not hold (`two/app` means `two/app:latest`), a list that
+    // does not exist, a third name: refused, and nothing asks the (stopped) registry.
+    lade(&["manifest", "inspect", &list, &reg.image("two/app")]).fails_with(&format!(
+        "manifest for image {} does not exist in {list}",
+        reg.image("two/app:latest")
+    ));
+    lade(&["manifest", "inspect", &reg.image("two/none:1"), &arm_image]).fails_with(&format!(
+        "no such manifest list: {}",
+        reg.image("two/none:1")
+    ));
+    lade(&["manifest", "inspect", &list, &arm_image, &amd_image]).fails_with("unexpected argument");
+    let fresh = TestRoot::new();
+    lade_conf(&fresh, &conf, &["manifest", "inspect", &list, &arm_image])
+        .fails_with("no such manifest list");
+    assert!(!fresh.root().exists());
+}

@@ -1,8 +1,12 @@
-//! registries.conf as podman reads it (issue 8): short-name aliases, the search order
-//! of unqualified-search registries (the first missing the image), enforcing mode
-//! without a prompt, a blocked registry, a mirror that is down and one that serves,
-//! all on loopback registries started here. `$CONTAINERS_REGISTRIES_CONF` names the
-//! one file read; `$HOME` is the test's own.
+//! registries.conf as podman reads it (issue 8): short-name aliases (and podman's
+//! `short-name-aliases.conf` over them), the search order of unqualified-search
+//! registries (the first missing the image), enforcing mode without a prompt, a blocked
+//! registry, a mirror that is down and one that serves, `insecure` for a host and for a
+//! `*.` wildcard prefix, and `credential-helpers` ordering a real helper program and
+//! the auth files, all on loopback registries started here.
+//! `$CONTAINERS_REGISTRIES_CONF` names the one file read; `$HOME` is the test's own,
+//! and `$LADE_SHORT_NAME_ALIASES_CONF` points at the test's (usually missing)
+//! `short-name-aliases.conf`, whatever user runs the tests.
 
 use std::path::{Path, PathBuf};
 
@@ -17,8 +21,13 @@ pub fn lade_conf(t: &TestRoot, conf: &Path, args: &[&str]) -> Run {
             .env("CONTAINERS_REGISTRIES_CONF", conf)
             .env("HOME", t.path("home"))
             .env("DOCKER_CONFIG", t.path("docker"))
+            .env(
+                "LADE_SHORT_NAME_ALIASES_CONF",
+                t.path("short-name-aliases.conf"),
+            )
             .env_remove("REGISTRY_AUTH_FILE")
             .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CACHE_HOME")
             .args(args)
             .output()
             .unwrap(),
@@ -447,4 +456,274 @@ fn insecure_lets_lade_accept_a_certificate_it_cannot_verify() {
     .ok();
     assert_eq!(pulled.stdout, format!("{image}\n"));
     assert_eq!(manifest_of(&t2, &image), manifest_of(&t, &image));
+}
+
+#[test]
+fn short_name_aliases_conf_wins_over_registries_conf() {
+    let src = TestRoot::new();
+    let reg = LadeRegistry::start(&src.path("registry"), &[]);
+    let digest = push_image(&src, &reg.image("cached/app:1"), 9, &[]);
+
+    let t = TestRoot::new();
+    // registries.conf sends `app` nowhere; podman's machine-kept file sends it to `reg`.
+    let dead = dead_host();
+    let conf = write_conf(
+        &t,
+        "registries.conf",
+        &format!(
+            "unqualified-search-registries = [\"{dead}\"]\n[aliases]\n\"app\" = \"{dead}/system/app\"\n\"other\" = \"{dead}/system/other\"\n"
+        ),
+    );
+    let aliases = write_conf(
+        &t,
+        "short-name-aliases.conf",
+        &format!("[aliases]\n\"app\" = \"{}\"\n", reg.image("cached/app")),
+    );
+    let run = lade_conf(&t, &conf, &["pull", "app:1"]).ok();
+    let image = reg.image("cached/app:1");
+    assert_eq!(run.stdout, format!("{image}\n"));
+    assert!(
+        run.stderr.contains(&format!(
+            "Resolved \"app\" as an alias ({})\nTrying to pull {image}...\n",
+            aliases.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(manifest_of(&t, &image), digest);
+    assert_clean(&t);
+
+    // A name the file does not alias keeps registries.conf's alias.
+    let other = lade_conf(&t, &conf, &["pull", "other:1"]);
+    let other = other.fails_with("failed to connect");
+    assert!(
+        other
+            .stderr
+            .contains(&format!("Trying to pull {dead}/system/other:1...")),
+        "{}",
+        other.stderr
+    );
+    assert!(
+        other
+            .stderr
+            .contains(&format!("as an alias ({})", conf.display())),
+        "{}",
+        other.stderr
+    );
+
+    // A broken file is an error naming it, not silently skipped.
+    std::fs::write(&aliases, "[aliases]\n\"quay.io/app\" = \"quay.io/app\"\n").unwrap();
+    lade_conf(&t, &conf, &["pull", "app:1"]).fails_with(&format!(
+        "invalid registries configuration {}: invalid short name \"quay.io/app\": must not contain registry",
+        aliases.display()
+    ));
+}
+
+#[test]
+fn a_wildcard_prefix_marks_the_hosts_it_matches_insecure() {
+    // A name that resolves to a subdomain of something needs DNS; containers/image
+    // matches wildcards on the host string, so `*.0.0.1` covers `127.0.0.1:PORT` and
+    // is what can be tested on loopback. certs.d holds a stranger's CA for the host,
+    // so that loopback alone does not make it insecure: only registries.conf can.
+    let t = TestRoot::new();
+    let pki = t.path("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    sh(&format!(
+        "cd {} && openssl req -x509 -newkey rsa:2048 -nodes -keyout srv.key -out srv.crt -days 2 -subj '/CN=localhost' -addext 'subjectAltName=DNS:localhost' 2>/dev/null \
+         && openssl req -x509 -newkey rsa:2048 -nodes -keyout other.key -out other.crt -days 2 -subj '/CN=someone else' 2>/dev/null",
+        pki.display()
+    ));
+    let reg = LadeRegistry::start(
+        &t.path("registry"),
+        &[
+            "--tls-cert",
+            pki.join("srv.crt").to_str().unwrap(),
+            "--tls-key",
+            pki.join("srv.key").to_str().unwrap(),
+        ],
+    );
+    assert!(reg.host.starts_with("127.0.0.1:"), "{}", reg.host);
+    let certs = t.path("certs.d");
+    std::fs::create_dir_all(certs.join(&reg.host)).unwrap();
+    std::fs::copy(pki.join("other.crt"), certs.join(&reg.host).join("ca.crt")).unwrap();
+    let image = reg.image("team/app:1");
+    let run = |t: &TestRoot, conf: &Path, args: &[&str]| {
+        Run::from(
+            t.lade()
+                .env("CONTAINERS_REGISTRIES_CONF", conf)
+                .env("HOME", t.path("home"))
+                .env("DOCKER_CONFIG", t.path("docker"))
+                .env(
+                    "LADE_SHORT_NAME_ALIASES_CONF",
+                    t.path("short-name-aliases.conf"),
+                )
+                .env("LADE_CERTS_DIRS", &certs)
+                .env_remove("LADE_INSECURE_REGISTRIES")
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+    };
+    t.run_stdin(&["import", "-", &image], &image_tar(10)).ok();
+    let strict = write_conf(&t, "strict.conf", "");
+    run(&t, &strict, &["push", &image]).fails_with("invalid peer certificate");
+
+    // Push (a client for the host) and pull (a pull source of the wildcard entry).
+    let wildcard = write_conf(
+        &t,
+        "wildcard.conf",
+        "[[registry]]\nprefix = \"*.0.0.1\"\ninsecure = true\n",
+    );
+    run(&t, &wildcard, &["push", &image]).ok();
+    let t2 = TestRoot::new();
+    let pulled = run(&t2, &wildcard, &["pull", "-q", &image]).ok();
+    assert_eq!(pulled.stdout, format!("{image}\n"));
+    assert_eq!(manifest_of(&t2, &image), manifest_of(&t, &image));
+    assert_clean(&t2);
+
+    // The host's own [[registry]] is more specific than the wildcard, and secure.
+    let exact = write_conf(
+        &t,
+        "exact.conf",
+        &format!(
+            "[[registry]]\nprefix = \"*.0.0.1\"\ninsecure = true\n\n[[registry]]\nlocation = \"{}\"\ninsecure = false\n",
+            reg.host
+        ),
+    );
+    let t3 = TestRoot::new();
+    run(&t3, &exact, &["pull", "-q", &image]).fails_with("invalid peer certificate");
+    run(&t, &exact, &["push", &image]).fails_with("invalid peer certificate");
+    // A wildcard for another domain does nothing here.
+    let elsewhere = write_conf(
+        &t,
+        "elsewhere.conf",
+        "[[registry]]\nprefix = \"*.example.com\"\ninsecure = true\n",
+    );
+    run(&t3, &elsewhere, &["pull", "-q", &image]).fails_with("invalid peer certificate");
+}
+
+const HELPER_USER: &str = "helper-user";
+const HELPER_PASSWORD: &str = "H3lper-pw-51e0";
+
+/// Writes `docker-credential-confhelper` into `bin`: answers `get` for `host` with the
+/// right credentials while `dir/has` exists, says "credentials not found" otherwise,
+/// and logs every call to `dir/log`.
+fn write_get_helper(bin: &Path, dir: &Path, host: &str) {
+    std::fs::create_dir_all(bin).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let script = format!(
+        r#"#!/bin/sh
+input=$(cat)
+echo "$1 $input" >> '{dir}/log'
+if [ "$1" = get ] && [ "$input" = '{host}' ] && [ -f '{dir}/has' ]; then
+  printf '{{"ServerURL":"%s","Username":"{HELPER_USER}","Secret":"{HELPER_PASSWORD}"}}' "$input"
+else
+  echo "credentials not found in native keychain"; exit 1
+fi
+"#,
+        dir = dir.display()
+    );
+    let path = bin.join("docker-credential-confhelper");
+    std::fs::write(&path, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn credential_helpers_order_the_helper_and_the_auth_files() {
+    let reg = DockerRegistry::with_htpasswd(HELPER_USER, HELPER_PASSWORD);
+    let t = TestRoot::new();
+    let auth = |password: &str| {
+        format!(
+            "{{\"auths\":{{\"{}\":{{\"auth\":\"{}\"}}}}}}",
+            reg.host,
+            base64(format!("{HELPER_USER}:{password}").as_bytes())
+        )
+    };
+    std::fs::create_dir_all(t.path("docker")).unwrap();
+    let config = t.path("docker/config.json");
+    std::fs::write(&config, auth(HELPER_PASSWORD)).unwrap();
+    let image = reg.image("helped/app:1");
+    push_image(&t, &image, 11, &[]);
+
+    let bin = t.path("bin");
+    let state = t.path("helper");
+    write_get_helper(&bin, &state, &reg.host);
+    let log = || {
+        std::fs::read_to_string(state.join("log"))
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let pull = |helpers: &str| {
+        let conf = write_conf(
+            &t,
+            "helpers.conf",
+            &format!("credential-helpers = {helpers}\n"),
+        );
+        let store = TestRoot::new();
+        Run::from(
+            store
+                .lade()
+                .env("CONTAINERS_REGISTRIES_CONF", &conf)
+                .env("HOME", t.path("home"))
+                .env("DOCKER_CONFIG", t.path("docker"))
+                .env(
+                    "LADE_SHORT_NAME_ALIASES_CONF",
+                    t.path("short-name-aliases.conf"),
+                )
+                .env("PATH", &path)
+                .env_remove("REGISTRY_AUTH_FILE")
+                .env_remove("XDG_RUNTIME_DIR")
+                .args(["pull", &image])
+                .output()
+                .unwrap(),
+        )
+    };
+    let get = format!("get {}", reg.host);
+
+    // config.json holds a wrong password, the helper the right one: the helper first.
+    std::fs::write(&config, auth("wrong")).unwrap();
+    std::fs::write(state.join("has"), "").unwrap();
+    let run = pull(r#"["confhelper", "containers-auth.json"]"#).ok();
+    assert_eq!(run.stdout, format!("{image}\n"));
+    assert_eq!(log(), std::slice::from_ref(&get));
+    // The files first: they answer (wrongly), the helper is never asked.
+    pull(r#"["containers-auth.json", "confhelper"]"#).fails_with("unauthorized");
+    assert_eq!(log(), std::slice::from_ref(&get));
+
+    // The helper has nothing: the next source answers.
+    std::fs::remove_file(state.join("has")).unwrap();
+    std::fs::write(&config, auth(HELPER_PASSWORD)).unwrap();
+    pull(r#"["confhelper", "containers-auth.json"]"#).ok();
+    assert_eq!(log().len(), 2);
+    // The files are not listed: they are not read, and the pull is anonymous.
+    pull(r#"["confhelper"]"#).fails_with("unauthorized");
+    assert_eq!(log().len(), 3);
+
+    // A corrupt config.json fails its step; the helper after it answers, with a warning.
+    std::fs::write(state.join("has"), "").unwrap();
+    std::fs::write(&config, "{not json").unwrap();
+    let run = pull(r#"["containers-auth.json", "confhelper"]"#).ok();
+    assert!(
+        run.stderr.contains("WARNING: ") && run.stderr.contains(&config.display().to_string()),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(log().len(), 4);
+    // A helper that is not installed is skipped with a warning.
+    std::fs::write(&config, "{}").unwrap();
+    let run = pull(r#"["lade-test-not-installed", "confhelper"]"#).ok();
+    assert!(
+        run.stderr.contains(
+            "WARNING: credential helper docker-credential-lade-test-not-installed (in registries.conf's credential-helpers) is not installed"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(log().len(), 5);
+    // No secret is ever printed.
+    assert!(!run.stderr.contains(HELPER_PASSWORD));
 }
