@@ -33,6 +33,8 @@ pub(crate) struct Exec<'t, 'd> {
     pub text: &'t str,
     pub missing_key_error: bool,
     pub header: bool,
+    /// Fields whose `null` is a nil slice (`false`) or map (`true`).
+    pub nil_fields: &'t [(String, bool)],
     pub out: String,
     name: String,
     node: Option<At<'t>>,
@@ -47,6 +49,7 @@ impl<'t, 'd> Exec<'t, 'd> {
             text,
             missing_key_error: false,
             header: false,
+            nil_fields: &[],
             out: String::new(),
             name: String::new(),
             node: None,
@@ -458,7 +461,17 @@ impl<'t, 'd> Exec<'t, 'd> {
                 if !o.contains_key(name) && self.missing_key_error {
                     return self.errorf(format!("map has no entry for key {}", gofmt::quote(name)));
                 }
-                Ok(receiver.child(|v| v.get(name)))
+                let child = receiver.child(|v| v.get(name));
+                if matches!(child.get(), Some(Value::Null))
+                    && let Some((_, map)) = self.nil_fields.iter().find(|(f, _)| f == name)
+                {
+                    return Ok(Val::Nil(if *map {
+                        Value::Object(Default::default())
+                    } else {
+                        Value::Array(Vec::new())
+                    }));
+                }
+                Ok(child)
             }
             Some(v) => self.errorf(format!(
                 "can't evaluate field {name} in type {}",

@@ -125,7 +125,10 @@ pub(crate) fn call<'d>(name: &str, args: Vec<Val<'d>>, header: bool) -> Result<V
         "gt" => Val::owned(Value::Bool(!le(&args[0], &args[1])?)),
         "ge" => Val::owned(Value::Bool(!lt(&args[0], &args[1])?)),
         "json" if header => first(),
-        "json" => string(crate::gojson::encode(&first().to_value(), false)),
+        "json" => match first() {
+            Val::Nil(_) => string("null".to_owned()),
+            v => string(crate::gojson::encode(&v.to_value(), false)),
+        },
         "split" if header => first(),
         "split" => split(str_arg(&args, 0), str_arg(&args, 1)),
         "join" if header => first(),

@@ -48,8 +48,9 @@
 //!   keys sorted, and a missing key prints `<no value>` (Docker's list
 //!   commands fail with `can't evaluate field`; `docker inspect` fails with
 //!   `map has no entry for key`, which [`Template::parse_inspect`] does too);
-//! - `null` prints `<nil>`, as a nil pointer field does (a nil slice or map
-//!   field prints `[]` / `map[]` in Docker: send `[]` / `{}` for those);
+//! - `null` prints `<nil>`, as a nil pointer field does; fields that are
+//!   slices or maps in Docker's structs print `[]` / `map[]` when nil: name
+//!   them with [`Template::with_nil_fields`];
 //! - type names in errors and `%T` are JSON's (`int`, `float64`, `string`,
 //!   `[]interface {}`, `map[string]interface {}`), not Docker's Go types;
 //! - `{{json .}}` on a list item does not escape `<>&`, while `--format json`

@@ -51,6 +51,7 @@ pub struct Template {
     trees: TreeSet,
     headers: Value,
     missing_key: MissingKey,
+    nil_fields: Vec<(String, bool)>,
 }
 
 fn parse_text(text: &str) -> Result<TreeSet, TemplateError> {
@@ -93,6 +94,7 @@ impl Template {
             text,
             headers: Value::Object(headers),
             missing_key: MissingKey::NoValue,
+            nil_fields: Vec::new(),
         })
     }
 
@@ -113,6 +115,7 @@ impl Template {
             text: text.to_owned(),
             headers: Value::Object(Map::new()),
             missing_key: MissingKey::Error,
+            nil_fields: Vec::new(),
         })
     }
 
@@ -126,7 +129,22 @@ impl Template {
             text: text.to_owned(),
             headers: Value::Object(Map::new()),
             missing_key: MissingKey::NoValue,
+            nil_fields: Vec::new(),
         })
+    }
+
+    /// Names the fields whose `null` stands for a nil slice (`map: false`) or map
+    /// (`map: true`) of the Go struct Docker formats, such as `Env` or `Labels` of an
+    /// image's `Config`: `{{.Config.Env}}` then prints `[]` as Docker does (not
+    /// `<nil>`), `{{len}}` and `{{range}}` see an empty list, and `{{json}}` still
+    /// writes `null`.
+    #[must_use]
+    pub fn with_nil_fields<'a>(
+        mut self,
+        fields: impl IntoIterator<Item = (&'a str, bool)>,
+    ) -> Self {
+        self.nil_fields = fields.into_iter().map(|(f, m)| (f.to_owned(), m)).collect();
+        self
     }
 
     /// Sets what a missing key gives.
@@ -152,6 +170,7 @@ impl Template {
         let mut ex = Exec::new(&self.trees, &self.text);
         ex.missing_key_error = self.missing_key == MissingKey::Error && !header;
         ex.header = header;
+        ex.nil_fields = &self.nil_fields;
         match ex.run(Val::borrowed(data)) {
             Ok(()) => Ok(ex.out),
             Err(e) => Err((e, ex.out)),

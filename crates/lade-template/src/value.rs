@@ -14,6 +14,10 @@ use crate::gofmt::{Num, num};
 pub(crate) enum Val<'d> {
     Missing,
     V(Cow<'d, Value>),
+    /// A nil slice or map field of a Docker struct (see
+    /// [`crate::Template::with_nil_fields`]): its empty value (`[]` or `{}`) to
+    /// everything but `json`, which writes `null` as Go marshals a nil slice or map.
+    Nil(Value),
 }
 
 impl<'d> Val<'d> {
@@ -30,6 +34,7 @@ impl<'d> Val<'d> {
         match self {
             Val::Missing => None,
             Val::V(v) => Some(v.as_ref()),
+            Val::Nil(v) => Some(v),
         }
     }
 
@@ -46,7 +51,7 @@ impl<'d> Val<'d> {
     /// A child of this value, borrowed when this value is.
     pub(crate) fn child(&self, f: impl Fn(&Value) -> Option<&Value>) -> Val<'d> {
         match self {
-            Val::Missing => Val::Missing,
+            Val::Missing | Val::Nil(_) => Val::Missing,
             Val::V(Cow::Borrowed(b)) => f(b).map_or(Val::Missing, Val::borrowed),
             Val::V(Cow::Owned(o)) => f(o).map_or(Val::Missing, |c| Val::owned(c.clone())),
         }

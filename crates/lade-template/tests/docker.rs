@@ -416,3 +416,29 @@ fn headers_can_be_a_hash_map() {
     let t = Template::parse(r"table {{.ID}}\t{{.Size}}", &headers).unwrap();
     assert_eq!(t.render_header(), "IMAGE ID\tSIZE");
 }
+
+// A nil slice or map field of Docker's struct: JSON `null`, but Go prints it empty.
+#[rstest]
+#[case("{{.Config.Env}}", "[]\n")]
+#[case("{{.Config.Labels}}", "map[]\n")]
+#[case("{{json .Config.Env}}", "null\n")]
+#[case("{{len .Config.Env}}", "0\n")]
+#[case("{{range .Config.Env}}x{{else}}none{{end}}", "none\n")]
+#[case("{{if .Config.Labels}}yes{{else}}no{{end}}", "no\n")]
+#[case(
+    "{{json .Config}}",
+    "{\"Cmd\":[\"sh\"],\"Env\":null,\"Labels\":null,\"User\":null}\n"
+)]
+// Not named: a nil pointer, `<nil>` as before.
+#[case("{{.Config.User}}", "<nil>\n")]
+fn nil_fields_print_as_go_prints_nil_slices_and_maps(#[case] format: &str, #[case] want: &str) {
+    let item = json!({"Config": {"Env": null, "Labels": null, "User": null, "Cmd": ["sh"]}});
+    let t = Template::parse_inspect(format).unwrap().with_nil_fields([
+        ("Env", false),
+        ("Labels", true),
+        ("Cmd", false),
+    ]);
+    let mut out = Vec::new();
+    t.render(std::slice::from_ref(&item), &mut out).unwrap();
+    assert_eq!(String::from_utf8(out).unwrap(), want);
+}

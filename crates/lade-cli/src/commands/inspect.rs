@@ -37,7 +37,7 @@ pub fn run(args: &InspectArgs, settings: &Settings) -> anyhow::Result<i32> {
         None | Some("") => Output::Indented,
         Some("json") => Output::Json,
         Some(f) => match Template::parse_inspect(f) {
-            Ok(t) => Output::Template(t),
+            Ok(t) => Output::Template(t.with_nil_fields(NIL_FIELDS.iter().copied())),
             Err(e) => {
                 writeln!(io::stderr().lock(), "Error: {e}")?;
                 return Ok(crate::exit::INSPECT_TEMPLATE);
@@ -160,6 +160,19 @@ fn document(store: &Store, image: &Image<'_>, what: &str) -> anyhow::Result<Valu
     );
     Ok(Value::Object(doc))
 }
+
+/// The keys of `Config` that are slices (`false`) or maps (`true`) in Docker's Go
+/// struct: unset, a template prints them as `[]` / `map[]` where JSON says `null`.
+const NIL_FIELDS: &[(&str, bool)] = &[
+    ("Env", false),
+    ("Cmd", false),
+    ("Entrypoint", false),
+    ("OnBuild", false),
+    ("Shell", false),
+    ("Volumes", true),
+    ("Labels", true),
+    ("ExposedPorts", true),
+];
 
 /// What Docker prints for a key of `Config` the image does not set.
 #[derive(Clone, Copy)]

@@ -499,6 +499,22 @@ fn inspect_documented_examples() {
         .stdout,
         "null null null\n"
     );
+    // Printed rather than marshalled, they are Go's nil slices and maps (as `docker
+    // inspect -f '{{.Config.Env}}'` prints for an image without env): not `<nil>`.
+    assert_eq!(
+        run(
+            &t,
+            &[
+                "inspect",
+                "-f",
+                "{{.Config.Env}} {{.Config.Cmd}} {{.Config.Labels}} {{len .Config.Env}} {{range .Config.Env}}x{{end}}{{if .Config.Env}}set{{else}}unset{{end}}",
+                "plain"
+            ]
+        )
+        .ok()
+        .stdout,
+        "[] [] map[] 0 unset\n"
+    );
     // One line per image, in the order asked.
     assert_eq!(
         run(&t, &["inspect", "-f", "{{.Id}}", "plain", "app"])
