@@ -414,6 +414,73 @@ fn kill_9_during_import() {
 }
 
 #[test]
+fn kill_9_during_load() {
+    let start = Instant::now();
+    let t = TestRoot::new();
+    // A three-layer image saved by lade (docker-archive, as `docker load` reads it).
+    let source = TestRoot::new();
+    for (i, size) in [(0u64, 2usize << 20), (1, 1 << 20), (2, 300_000)] {
+        let name = format!("part:{i}");
+        source
+            .run_stdin(
+                &["import", "-", &name],
+                &tarball(&[("f", &noise(size, 40 + i))]),
+            )
+            .ok();
+    }
+    // Three images in one archive: the load has several blobs and names to write.
+    let archive = t.path("images.tar");
+    source
+        .run(&[
+            "save",
+            "-o",
+            archive.to_str().unwrap(),
+            "part:0",
+            "part:1",
+            "part:2",
+        ])
+        .ok();
+    let archive = archive.to_str().unwrap();
+    let typical = timed(t.lade().args(["load", "-q", "-i", archive]));
+    let mut tally = Tally::default();
+    let runs = moments(30, typical);
+    for (i, delay) in runs.iter().enumerate() {
+        // Each run starts from an empty store: every blob has to be written.
+        std::fs::remove_dir_all(t.root()).unwrap();
+        tally.reset();
+        tally.kill(kill_after(
+            t.lade().args(["load", "-q", "-i", archive]),
+            *delay,
+        ));
+        let what = format!("load killed after {delay:?} (run {i})");
+        tally.after(if t.root().exists() {
+            assert_sound(&t, &what)
+        } else {
+            0
+        });
+        // A name is there only with the whole image behind it.
+        if t.root().exists() {
+            for n in names(&t) {
+                assert!(n.starts_with("part:"), "{what}: {n}");
+                t.run(&["image", "export", "-o", "/dev/null", &n]).ok();
+            }
+        }
+        t.run(&["load", "-q", "-i", archive]).ok();
+        for i in 0..3 {
+            let n = format!("docker.io/library/part:{i}");
+            assert_eq!(manifest_of(&t, &n), manifest_of(&source, &n), "{what}: {n}");
+        }
+        assert_sound(&t, &format!("{what}, then loaded again"));
+    }
+    assert!(
+        tally.killed >= 8,
+        "only {} loads were killed mid-way",
+        tally.killed
+    );
+    report("load", runs.len(), &tally, start);
+}
+
+#[test]
 fn kill_9_during_tag() {
     let start = Instant::now();
     let t = TestRoot::new();
