@@ -1,6 +1,6 @@
-//! What a layer holds, read once as a stream: its diff ID (the digest of the
-//! uncompressed tar, which the image config lists in `rootfs.diff_ids`), the size of
-//! the tar stream, and the size of its content as Docker counts it.
+//! What a layer holds, read once as a stream: the size of the tar stream and of its
+//! content as Docker counts it, and on request its diff ID (the digest of the
+//! uncompressed tar, which the image config lists in `rootfs.diff_ids`).
 //!
 //! Docker's image `SIZE` is the sum of its layers' sizes, each measured by its storage
 //! driver once unpacked (overlay2: `directory.Size` over the layer's directory): every
@@ -21,21 +21,22 @@ use crate::compression::decompressed;
 /// What [`inspect_layer`] found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerFacts {
-    /// sha256 of the uncompressed tar stream.
-    pub diff_id: Digest,
+    /// sha256 of the uncompressed tar stream, when asked for.
+    pub diff_id: Option<Digest>,
     /// Bytes in the uncompressed tar stream.
     pub tar_size: u64,
     /// The sum of the entries' sizes (Docker's layer size).
     pub content_size: u64,
 }
 
-/// Reads a layer (plain, gzip, zstd or xz; the compression is sniffed) to its end.
-/// Fails when the stream cannot be decompressed or is not a tar archive.
-pub fn inspect_layer(r: impl Read) -> io::Result<LayerFacts> {
+/// Reads a layer (plain, gzip, zstd or xz; the compression is sniffed) to its end,
+/// hashing the uncompressed stream when `diff_id` says so. Fails when the stream
+/// cannot be decompressed or is not a tar archive.
+pub fn inspect_layer(r: impl Read, diff_id: bool) -> io::Result<LayerFacts> {
     let (reader, _, _) = decompressed(r)?;
     let mut counted = Counted {
         inner: reader,
-        hasher: Sha256::new(),
+        hasher: diff_id.then(Sha256::new),
         size: 0,
     };
     let mut content_size = 0u64;
@@ -51,7 +52,9 @@ pub fn inspect_layer(r: impl Read) -> io::Result<LayerFacts> {
     // The end-of-archive blocks and any padding after them belong to the diff ID too.
     io::copy(&mut counted, &mut io::sink())?;
     Ok(LayerFacts {
-        diff_id: Digest::from_sha256_bytes(&counted.hasher.finalize().into()),
+        diff_id: counted
+            .hasher
+            .map(|h| Digest::from_sha256_bytes(&h.finalize().into())),
         tar_size: counted.size,
         content_size,
     })
@@ -70,17 +73,19 @@ pub fn entry_content_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
     }
 }
 
-/// A reader that hashes and counts what passes through it.
+/// A reader that counts (and maybe hashes) what passes through it.
 struct Counted<R> {
     inner: R,
-    hasher: Sha256,
+    hasher: Option<Sha256>,
     size: u64,
 }
 
 impl<R: Read> Read for Counted<R> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(out)?;
-        self.hasher.update(&out[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&out[..n]);
+        }
         self.size += n as u64;
         Ok(n)
     }
@@ -115,26 +120,34 @@ mod tests {
     #[test]
     fn content_size_counts_file_bytes_only_and_diff_id_the_whole_stream() {
         let tar = tar_of(&[("a", &[1u8; 1000]), ("b", b""), ("c", &[2u8; 513])]);
-        let facts = inspect_layer(&tar[..]).unwrap();
+        let facts = inspect_layer(&tar[..], true).unwrap();
         // Files' bytes and the symlink's target ("a/target/far/away"), no headers.
         assert_eq!(facts.content_size, 1000 + 513 + 3 + 17);
         assert_eq!(facts.tar_size, tar.len() as u64);
         assert_eq!(
             facts.diff_id,
-            Digest::from_sha256_bytes(&Sha256::digest(&tar).into())
+            Some(Digest::from_sha256_bytes(&Sha256::digest(&tar).into()))
         );
         // The same facts through gzip and zstd.
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         io::Write::write_all(&mut gz, &tar).unwrap();
-        assert_eq!(inspect_layer(&gz.finish().unwrap()[..]).unwrap(), facts);
+        assert_eq!(
+            inspect_layer(&gz.finish().unwrap()[..], true).unwrap(),
+            facts
+        );
         let zst = zstd::encode_all(&tar[..], 1).unwrap();
-        assert_eq!(inspect_layer(&zst[..]).unwrap(), facts);
+        assert_eq!(inspect_layer(&zst[..], true).unwrap(), facts);
+        let quick = inspect_layer(&zst[..], false).unwrap();
+        assert_eq!(
+            (quick.diff_id, quick.content_size),
+            (None, facts.content_size)
+        );
     }
 
     #[test]
     fn what_is_not_a_tar_is_an_error() {
-        assert!(inspect_layer(&b"hello, this is not a tar archive at all"[..]).is_err());
+        assert!(inspect_layer(&b"hello, this is not a tar archive at all"[..], false).is_err());
         let tar = tar_of(&[("a", &[1u8; 5000])]);
-        assert!(inspect_layer(&tar[..2000]).is_err(), "truncated");
+        assert!(inspect_layer(&tar[..2000], false).is_err(), "truncated");
     }
 }

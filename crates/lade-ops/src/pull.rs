@@ -12,6 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use lade_archive::{LayerFacts, inspect_layer};
 use lade_client::{ClientError, Registry};
+use lade_oci::media_type::Compression;
 use lade_oci::{Descriptor, ImageManifest, Manifest, Platform, media_type};
 use lade_reference::{Digest, Reference};
 use lade_store::{Ingest, LayerRecord, Resumable, ResumableBlob, Store, StoreError};
@@ -142,14 +143,6 @@ pub enum PullError {
         layer: String,
         #[source]
         source: StoreError,
-    },
-    #[error(
-        "layer {layer} is not what the image config says: its content has diff ID {actual}, the config lists {expected}"
-    )]
-    DiffIdMismatch {
-        layer: String,
-        expected: Digest,
-        actual: Digest,
     },
     #[error("no registry to pull {reference} from")]
     NoSource { reference: String },
@@ -359,11 +352,8 @@ fn pull_one(
             actual: actual.to_string(),
         });
     }
-    let diff_ids = serde_json::from_slice::<lade_oci::ImageConfig>(&config_bytes)
-        .map(|c| c.rootfs.diff_ids)
-        .unwrap_or_default();
     let layer_records = fetch_layers(
-        store, &ingest, registry, &repo, &manifest, &diff_ids, opts, progress, rt,
+        store, &ingest, registry, &repo, &manifest, opts, progress, rt,
     )?;
 
     // 4. Config, manifest (and index) last, then the names.
@@ -539,7 +529,6 @@ fn fetch_layers(
     registry: &Registry,
     repo: &str,
     manifest: &ImageManifest,
-    diff_ids: &[Digest],
     opts: &PullOptions,
     progress: &dyn PullProgress,
     rt: &Handle,
@@ -573,17 +562,9 @@ fn fetch_layers(
             status: LayerStatus::Waiting,
         });
     }
-    // Each layer with the diff ID the config gives it (same position), when it gives one.
-    let expected = |l: &Descriptor| {
-        manifest
-            .layers
-            .iter()
-            .position(|x| x.digest == l.digest)
-            .and_then(|i| diff_ids.get(i))
-    };
     let queue = Mutex::new(missing.into_iter().collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
-    type Fetched = Vec<(Digest, Option<LayerFacts>)>;
+    type Fetched = Vec<(Digest, Sizes)>;
     let results: Vec<Result<Fetched, PullError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -595,8 +576,7 @@ fn fetch_layers(
                         }
                         let next = queue.lock().ok().and_then(|mut q| q.pop_front());
                         let Some(layer) = next else { break };
-                        let fetched =
-                            fetch_layer(ingest, registry, repo, layer, expected(layer), progress);
+                        let fetched = fetch_layer(ingest, registry, repo, layer, progress);
                         match rt.block_on(fetched) {
                             Ok(r) => {
                                 progress.event(PullEvent::Layer {
@@ -626,45 +606,30 @@ fn fetch_layers(
             })
             .collect()
     });
-    let mut facts = std::collections::HashMap::new();
+    let mut fetched = std::collections::HashMap::new();
     for r in results {
-        for (digest, f) in r? {
-            if let Some(f) = f {
-                facts.insert(digest, f);
-            }
-        }
+        fetched.extend(r?);
     }
     // Layers that were already here keep the sizes recorded when they arrived.
-    let known = store.state()?;
-    let known: std::collections::HashMap<&Digest, &LayerRecord> = known
-        .meta
-        .images
-        .values()
-        .flat_map(|r| &r.layers)
-        .filter(|l| l.content_size.is_some())
-        .map(|l| (&l.digest, l))
-        .collect();
+    let state = store.state()?;
+    let mut known: std::collections::HashMap<&Digest, Sizes> = std::collections::HashMap::new();
+    for l in state.meta.images.values().flat_map(|r| &r.layers) {
+        let k = known.entry(&l.digest).or_default();
+        k.tar = k.tar.or(l.uncompressed_size);
+        k.content = k.content.or(l.content_size);
+    }
     Ok(manifest
         .layers
         .iter()
-        .map(|l| match (facts.get(&l.digest), known.get(&l.digest)) {
-            (Some(f), _) => LayerRecord {
+        .map(|l| {
+            let new = fetched.get(&l.digest).copied().unwrap_or_default();
+            let old = known.get(&l.digest).copied().unwrap_or_default();
+            LayerRecord {
                 digest: l.digest.clone(),
                 size: l.size,
-                uncompressed_size: Some(f.tar_size),
-                content_size: Some(f.content_size),
-            },
-            (None, Some(k)) => LayerRecord {
-                digest: l.digest.clone(),
-                size: l.size,
-                ..(*k).clone()
-            },
-            (None, None) => LayerRecord {
-                digest: l.digest.clone(),
-                size: l.size,
-                uncompressed_size: None,
-                content_size: None,
-            },
+                uncompressed_size: new.tar.or(old.tar),
+                content_size: new.content.or(old.content),
+            }
         })
         .collect())
 }
@@ -674,28 +639,30 @@ fn short(d: &Digest) -> String {
 }
 
 /// Downloads one layer into a resumable blob, retrying temporary failures from the
-/// offset reached. Returns the digest and what the layer holds (see
-/// [`lade_archive::inspect_layer`]), read on a thread of its own as the bytes arrive;
-/// a layer whose content does not match the diff ID its config lists is refused
-/// before it enters the store.
+/// offset reached. Returns the digest and what the layer holds (its sizes, see
+/// [`lade_archive::inspect_layer`]), read on a thread of its own as the bytes arrive.
+///
+/// Its diff ID is not computed here: hashing every layer a second time would cost as
+/// much CPU as the download's own hash, and the blob's digest already pins its bytes.
+/// What unpacks a layer (mount, export) is what checks it against the config.
 async fn fetch_layer(
     ingest: &Ingest<'_>,
     registry: &Registry,
     repo: &str,
     layer: &Descriptor,
-    diff_id: Option<&Digest>,
     progress: &dyn PullProgress,
-) -> Result<(Digest, Option<LayerFacts>), PullError> {
+) -> Result<(Digest, Sizes), PullError> {
     let id = short(&layer.digest);
     let digest = layer.digest.clone();
     let mut blob = match ingest.resumable_blob(&digest)? {
-        Resumable::Present => return Ok((digest, None)),
+        Resumable::Present => return Ok((digest, Sizes::default())),
         Resumable::Write(b) => *b,
     };
     let total = layer.size;
     let done = Arc::new(AtomicU64::new(blob.offset()));
     let mut attempt = 0u32;
-    let is_layer = media_type::layer_compression(&layer.media_type).is_some();
+    let compression = media_type::layer_compression(&layer.media_type);
+    let inspect = compression.is_some() && layer.size <= INSPECT_LIMIT;
     let mut inspector: Option<Inspector> = None;
     loop {
         if blob.offset() > total {
@@ -704,7 +671,7 @@ async fn fetch_layer(
         if blob.offset() == total {
             break;
         }
-        if is_layer && blob.offset() == 0 && inspector.as_ref().is_none_or(|i| i.fed != 0) {
+        if inspect && blob.offset() == 0 && inspector.as_ref().is_none_or(|i| i.fed != 0) {
             inspector = Some(Inspector::start());
         }
         let result = download_into(
@@ -770,19 +737,12 @@ async fn fetch_layer(
     // tar gets no sizes; its digest was checked all the same.
     let facts = match inspector.filter(|i| i.fed == total) {
         Some(i) => i.finish(),
-        None if is_layer => blob.reread().ok().and_then(|f| inspect_layer(f).ok()),
+        None if inspect => blob
+            .reread()
+            .ok()
+            .and_then(|f| inspect_layer(f, false).ok()),
         None => None,
     };
-    if let (Some(f), Some(expected)) = (&facts, diff_id)
-        && &f.diff_id != expected
-    {
-        blob.discard();
-        return Err(PullError::DiffIdMismatch {
-            layer: digest.to_string(),
-            expected: expected.clone(),
-            actual: f.diff_id.clone(),
-        });
-    }
     blob.commit(total)
         .map_err(|e| PullError::LayerVerification {
             layer: digest.to_string(),
@@ -792,7 +752,35 @@ async fn fetch_layer(
         id,
         status: LayerStatus::DownloadComplete,
     });
-    Ok((digest, facts))
+    let sizes = match facts {
+        Some(f) => Sizes {
+            tar: Some(f.tar_size),
+            content: Some(f.content_size),
+        },
+        // A large gzip layer: the size of its tar stream, from the gzip trailer.
+        None if compression == Some(Compression::Gzip) => Sizes {
+            tar: ingest.store().gzip_isize(&digest),
+            content: None,
+        },
+        None => Sizes::default(),
+    };
+    Ok((digest, sizes))
+}
+
+/// Layers up to this size (compressed) are read as they arrive, to record their size
+/// as Docker counts it. Reading means decompressing, which costs more CPU than the
+/// whole download; above this size a layer keeps the size of its tar stream (the gzip
+/// trailer's), which differs from Docker's only by the tar headers: well under 1% for
+/// layers of large files, more for layers of many small ones.
+const INSPECT_LIMIT: u64 = 16 << 20;
+
+/// The sizes of a layer known once it is fetched.
+#[derive(Debug, Default, Clone, Copy)]
+struct Sizes {
+    /// The tar stream's.
+    tar: Option<u64>,
+    /// Docker's (see `lade_archive::inspect_layer`).
+    content: Option<u64>,
 }
 
 /// Reads a layer on a thread of its own from the bytes the download hands it, in
@@ -806,12 +794,15 @@ struct Inspector {
 
 impl Inspector {
     fn start() -> Self {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(64);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<bytes::Bytes>(16);
         let thread = std::thread::spawn(move || {
-            inspect_layer(ChannelReader {
-                rx,
-                current: bytes::Bytes::new(),
-            })
+            inspect_layer(
+                ChannelReader {
+                    rx,
+                    current: bytes::Bytes::new(),
+                },
+                false,
+            )
         });
         Self {
             tx: Some(tx),

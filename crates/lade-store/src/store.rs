@@ -150,6 +150,20 @@ impl Store {
         Ok(bytes)
     }
 
+    /// The size a gzip blob's trailer states for its uncompressed content (ISIZE: modulo
+    /// 4 GiB, as gzip keeps it); `None` when the blob is absent or too short.
+    pub fn gzip_isize(&self, digest: &Digest) -> Option<u64> {
+        use std::io::{Read, Seek};
+        let mut f = self.open_blob(digest).ok()?;
+        if f.metadata().ok()?.len() < 18 {
+            return None;
+        }
+        f.seek(std::io::SeekFrom::End(-4)).ok()?;
+        let mut isize = [0u8; 4];
+        f.read_exact(&mut isize).ok()?;
+        Some(u64::from(u32::from_le_bytes(isize)))
+    }
+
     /// Opens a blob for streaming.
     pub fn open_blob(&self, digest: &Digest) -> Result<fs_err::File, StoreError> {
         match fs_err::File::open(self.blob_path(digest)) {

@@ -11,7 +11,7 @@
 //! drives: an OCI image layout, as skopeo and podman write it.
 
 use std::collections::BTreeMap;
-use std::io::{self, Read, Seek};
+use std::io;
 
 use lade_oci::{
     Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform, media_type,
@@ -509,14 +509,10 @@ fn uncompressed_size(c: &Collected<'_, '_>, blob: &Blob) -> Option<u64> {
     if let Some((_, size)) = &blob.diff_id {
         return Some(*size);
     }
-    if blob.compression != Sniffed::Gzip || blob.size < 18 {
+    if blob.compression != Sniffed::Gzip {
         return None;
     }
-    let mut f = c.ingest.store().open_blob(&blob.digest).ok()?;
-    f.seek(io::SeekFrom::End(-4)).ok()?;
-    let mut isize = [0u8; 4];
-    f.read_exact(&mut isize).ok()?;
-    Some(u64::from(u32::from_le_bytes(isize)))
+    c.ingest.store().gzip_isize(&blob.digest)
 }
 
 /// The diff ID of a compressed blob already in the store, by decompressing it.
