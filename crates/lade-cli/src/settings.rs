@@ -18,6 +18,8 @@ pub struct Settings {
     /// Where registries.conf is read from (`$CONTAINERS_REGISTRIES_CONF`, `$HOME`);
     /// commands that talk to registries load it (`commands::pull::Remote`).
     pub registries_conf: lade_client::ConfPaths,
+    /// How `image mount` mounts unless `--driver` says (`$LADE_MOUNT_DRIVER`).
+    pub mount_driver: Option<String>,
 }
 
 impl Settings {
@@ -72,11 +74,15 @@ impl Settings {
         };
         let registries_conf =
             lade_client::ConfPaths::new(env("CONTAINERS_REGISTRIES_CONF"), env("HOME"));
+        let mount_driver = std::env::var("LADE_MOUNT_DRIVER")
+            .ok()
+            .filter(|v| !v.is_empty());
         Ok(Self {
             root,
             registry_root,
             transport,
             registries_conf,
+            mount_driver,
         })
     }
 }
