@@ -95,6 +95,33 @@ pub enum ArchiveError {
         path: String,
         why: String,
     },
+    #[error(
+        "layer {index} ({layer}) does not match the image config: its content hashes to {actual}, the config's diff_ids say {expected}"
+    )]
+    LayerDiffId {
+        index: usize,
+        layer: Digest,
+        expected: Digest,
+        actual: Digest,
+    },
+    #[error("the image config lists {diff_ids} diff IDs for the manifest's {layers} layers")]
+    LayerCount { layers: usize, diff_ids: usize },
+    /// Writing the unpacked tree failed; `path` is where on disk.
+    #[error("failed to unpack {}: {source}", path.display())]
+    Unpack {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    /// A whiteout or opaque marker could not be written in overlayfs's form (a
+    /// character device 0/0, the `trusted.overlay.opaque` attribute): it takes
+    /// privileges (CAP_MKNOD, CAP_SYS_ADMIN) that this process may not have.
+    #[error("failed to write the overlay whiteout {}: {source}", path.display())]
+    OverlayWhiteout {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
 }
 
 impl ArchiveError {

@@ -11,12 +11,14 @@
 //! ([`load`]) streams a tar once, writes every blob into the store through a verifying
 //! blob writer as it passes, keeps only small metadata files in memory, and names the
 //! images only when every reference checks out. Flattening ([`export`]) applies an
-//! image's layers with OCI whiteouts into one tar stream.
+//! image's layers with OCI whiteouts into one tar stream; unpacking ([`unpack`],
+//! [`unpack_layer`]) writes them into a directory instead, for `lade image mount`.
 //!
 //! Architecture invariant: archives are untrusted input. No path from an archive is
-//! ever joined to a directory on disk; blobs reach the store only through
-//! `lade_store::BlobWriter`, which verifies them, and names only through
-//! `Store::update`.
+//! ever joined to a directory on disk: `unpack` resolves each one itself, component by
+//! component from a directory handle, and never leaves the target. Blobs reach the
+//! store only through `lade_store::BlobWriter`, which verifies them, and names only
+//! through `Store::update`.
 
 mod compression;
 mod docker;
@@ -26,6 +28,7 @@ mod inspect;
 mod load;
 mod path;
 mod save;
+mod unpack;
 
 pub use compression::{Sniffed, decoder, decompressed, sniff_bytes};
 pub use docker::{ManifestItem, Repositories};
@@ -34,3 +37,4 @@ pub use export::export;
 pub use inspect::{LayerFacts, entry_content_size, inspect_layer};
 pub use load::{LoadOptions, LoadedImage, METADATA_LIMIT, METADATA_TOTAL_LIMIT, load, load_dir};
 pub use save::{ANNOTATION_IMAGE_NAME, Format, SaveImage, SavePlan};
+pub use unpack::{ImageLayer, Skipped, Unpacked, image_layers, unpack, unpack_layer};

@@ -106,6 +106,11 @@ pub enum ImageCommand {
     Load(LoadArgs),
     /// Export an image's filesystem as a tar archive
     Export(ExportArgs),
+    /// Mount an image's root filesystem read-only and print where; without IMAGE, list mounted images
+    Mount(MountArgs),
+    /// Unmount images mounted with `image mount`
+    #[command(visible_alias = "umount")]
+    Unmount(UnmountArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -171,6 +176,35 @@ pub struct ExportArgs {
     /// Do not show progress
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MountArgs {
+    /// The image (name, ID or ID prefix); without it, list the mounted images
+    #[arg(value_name = "IMAGE")]
+    pub image: Option<String>,
+    /// Mount there (a missing or empty directory) instead of under the store
+    #[arg(value_name = "DIR", requires = "image")]
+    pub dir: Option<PathBuf>,
+    /// Mount all images
+    #[arg(short, long, conflicts_with_all = ["image", "dir"])]
+    pub all: bool,
+    /// overlay (overlayfs; root only), copy (a read-only unpacked copy), or auto: overlay when possible [default: $LADE_MOUNT_DRIVER, else auto]
+    #[arg(long, value_name = "DRIVER", value_parser = ["auto", "copy", "overlay"])]
+    pub driver: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UnmountArgs {
+    /// Images (name, ID or ID prefix) or mount points
+    #[arg(value_name = "IMAGE|DIR", required_unless_present = "all")]
+    pub targets: Vec<String>,
+    /// Unmount all mounted images
+    #[arg(short, long, conflicts_with = "targets")]
+    pub all: bool,
+    /// Detach a busy overlay mount (it goes when its last user leaves)
+    #[arg(short, long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -173,6 +173,30 @@ impl std::fmt::Display for NoAnswer {
 
 impl std::error::Error for NoAnswer {}
 
+/// What to do after `image mount` or `image unmount` failed.
+pub fn mount_hint(e: &lade_ops::mount::MountError) -> Option<String> {
+    use lade_ops::mount::MountError as E;
+    Some(match e {
+        E::NotMounted(_) => "`lade image mount` lists the mounted images".into(),
+        E::MountedElsewhere { .. } => {
+            "unmount it first (`lade image unmount IMAGE`), or leave out DIR".into()
+        }
+        E::Lookup(_) => "`lade images` lists the images in the store".into(),
+        E::OverlayUnsupported(_) | E::Overlay { .. } => {
+            "use the copy driver (`--driver copy`), which works without privileges".into()
+        }
+        E::Unmount { .. } if e.is_busy() => {
+            "leave the directory and close what is open under it, or pass --force to detach it"
+                .into()
+        }
+        E::Archive(lade_ops::mount::ArchiveError::LayerDiffId { .. }) => {
+            "the image's layers do not match its config: pull or load it again from its source"
+                .into()
+        }
+        _ => return None,
+    })
+}
+
 /// What to try next after an error.
 pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
     let mut hints = Vec::new();
@@ -207,6 +231,12 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
         }
         if let Some(e) = cause.downcast_ref::<crate::format::FormatError>() {
             hints.extend(e.hints());
+        }
+        if let Some(hint) = cause
+            .downcast_ref::<lade_ops::mount::MountError>()
+            .and_then(mount_hint)
+        {
+            hints.push(hint);
         }
         if let Some(hint) = cause
             .downcast_ref::<lade_client::ResolveError>()

@@ -18,6 +18,8 @@ pub struct Settings {
     /// Where registries.conf is read from (`$CONTAINERS_REGISTRIES_CONF`, `$HOME`);
     /// commands that talk to registries load it (`commands::pull::Remote`).
     pub registries_conf: lade_client::ConfPaths,
+    /// How `image mount` mounts unless `--driver` says (`$LADE_MOUNT_DRIVER`).
+    pub mount_driver: Option<String>,
 }
 
 impl Settings {
@@ -77,42 +79,20 @@ impl Settings {
         // podman's `SystemContext.UserShortNameAliasConfPath` sets).
         registries_conf.aliases_file = env("LADE_SHORT_NAME_ALIASES_CONF").or_else(|| {
             lade_client::ConfPaths::short_name_aliases(
-                effective_uid() == Some(0),
+                rustix::process::geteuid().is_root(),
                 env("XDG_CACHE_HOME"),
                 env("HOME"),
             )
         });
+        let mount_driver = std::env::var("LADE_MOUNT_DRIVER")
+            .ok()
+            .filter(|v| !v.is_empty());
         Ok(Self {
             root,
             registry_root,
             transport,
             registries_conf,
+            mount_driver,
         })
-    }
-}
-
-/// The process's effective user ID, from `/proc/self/status` (`Uid: real effective
-/// saved fs`); `None` when it cannot be read (then lade takes itself for rootless).
-fn effective_uid() -> Option<u32> {
-    let status = fs_err::read_to_string("/proc/self/status").ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn effective_uid_is_the_owner_of_the_files_this_process_creates() {
-        use std::os::unix::fs::MetadataExt;
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("mine");
-        fs_err::write(&file, b"").unwrap();
-        let owner = fs_err::metadata(&file).unwrap().uid();
-        assert_eq!(super::effective_uid(), Some(owner));
     }
 }

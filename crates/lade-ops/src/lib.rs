@@ -13,6 +13,7 @@ pub mod load;
 pub mod lookup;
 pub mod manifest;
 pub mod manifest_list;
+pub mod mount;
 pub mod prune;
 pub mod pull;
 pub mod push;

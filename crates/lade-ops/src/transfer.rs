@@ -72,11 +72,36 @@ pub(crate) const BUFFER: usize = 1024 * 1024;
 /// Writes `path` through a temporary file beside it, renamed over `path` only once
 /// `write` succeeded and the data is on disk: a failed or interrupted command never
 /// leaves a half-written archive under the name asked for (as `docker save -o`).
+///
+/// What is not a regular file is written to as it is: a device (`-o /dev/null`), a
+/// FIFO or a socket would be replaced by the rename, so it gets the bytes directly. A
+/// symbolic link is followed: the file it points to is replaced, the link stays.
 pub(crate) fn write_file_atomically<E: From<io::Error>>(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> Result<(), E>,
 ) -> Result<(), E> {
     use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = fs_err::metadata(path)
+        && !meta.is_file()
+        && !meta.is_dir()
+    {
+        let mut out = fs_err::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(|e| annotate(e.into(), "write", path))?;
+        write(out.file_mut())?;
+        out.flush().map_err(|e| annotate(e, "write", path))?;
+        return Ok(());
+    }
+    let resolved;
+    let path = match fs_err::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            // A dangling link is replaced like a missing file.
+            resolved = fs_err::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+            resolved.as_path()
+        }
+        _ => path,
+    };
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

@@ -22,6 +22,8 @@
 //!                            the next pull (each locked by the process writing it)
 //!     manifests/<name>.json  manifest lists being assembled (`lade manifest create`),
 //!                            one versioned file per list (see `manifest_list.rs`)
+//!     mounts/                images made visible by `lade image mount`: mounts.json,
+//!                            unpacked trees, overlay layers (see `mounts.rs`)
 //! ```
 //!
 //! Invariants:
@@ -43,6 +45,7 @@ mod gc;
 mod lock;
 mod manifest_list;
 mod meta;
+mod mounts;
 mod partial;
 mod state;
 mod store;
@@ -52,6 +55,10 @@ pub use check::{CheckReport, Problem};
 pub use error::StoreError;
 pub use manifest_list::{ListEntry, MANIFEST_LIST_VERSION, ManifestList};
 pub use meta::{ImageRecord, LayerRecord, META_VERSION, Meta};
+pub use mounts::{
+    MOUNTS_VERSION, MountDriver, MountRecord, Mounts, empty_dir as empty_mount_dir,
+    remove_tree as remove_mount_tree,
+};
 pub use partial::{Resumable, ResumableBlob};
 pub use state::{Image, State};
 pub use store::{GcGuard, Ingest, Store};

@@ -10,6 +10,7 @@ mod inspect;
 mod load;
 mod login;
 mod manifest;
+mod mount;
 mod prune;
 mod pull;
 mod push;
@@ -42,6 +43,8 @@ pub fn run(cli: Cli, settings: &Settings) -> anyhow::Result<i32> {
         Command::Save(a) | Command::Image(ImageCommand::Save(a)) => save::run(&a, settings),
         Command::Load(a) | Command::Image(ImageCommand::Load(a)) => load::run(&a, settings),
         Command::Image(ImageCommand::Export(a)) => export::run(&a, settings),
+        Command::Image(ImageCommand::Mount(a)) => mount::mount(&a, settings),
+        Command::Image(ImageCommand::Unmount(a)) => mount::unmount(&a, settings),
         Command::Search(a) => search::run(&a, settings),
         Command::Login(a) => login::login(&a, settings),
         Command::Logout(a) => login::logout(&a, settings),

@@ -33,6 +33,9 @@ pub fn run_image(args: &ImagePruneArgs, settings: &Settings) -> anyhow::Result<i
         }
     }
     let report = image_prune(&store, &opts, args.dry_run)?;
+    if !args.dry_run {
+        super::mount::release_gone(&store)?;
+    }
     let mut out = io::stdout().lock();
     write_images(&mut out, &report.items, args.dry_run)?;
     write_total(&mut out, report.freed.reclaimed, args.dry_run)?;
@@ -50,6 +53,9 @@ pub fn run_system(args: &SystemPruneArgs, settings: &Settings) -> anyhow::Result
         return Ok(crate::exit::SUCCESS);
     }
     let report = system_prune(&store, &opts, args.dry_run)?;
+    if !args.dry_run {
+        super::mount::release_gone(&store)?;
+    }
     let mut out = io::stdout().lock();
     write_images(&mut out, &report.images.items, args.dry_run)?;
     let verb = if args.dry_run {

@@ -15,6 +15,7 @@ pub fn run(args: &RmiArgs, settings: &Settings) -> anyhow::Result<i32> {
         no_prune: args.no_prune,
     };
     let report = rmi(&store, &args.images, opts)?;
+    super::mount::release_gone(&store)?;
     let mut out = io::stdout().lock();
     let mut errors: Vec<&RmiError> = Vec::new();
     for (_, result) in &report.results {

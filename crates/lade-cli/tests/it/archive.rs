@@ -8,7 +8,7 @@ use crate::support::*;
 /// A tar's entries: path, type, content.
 type Entries = Vec<(String, tar::EntryType, Vec<u8>)>;
 /// A tree on disk: path → (kind, mode, content or link target).
-type Tree = BTreeMap<String, (char, u32, Vec<u8>)>;
+pub(crate) type Tree = BTreeMap<String, (char, u32, Vec<u8>)>;
 
 /// Every entry of a tar: path → (type, content).
 fn entries(tar: &[u8]) -> Entries {
@@ -355,10 +355,16 @@ fn save_by_id_and_digest_names_nothing() {
 /// A tar built entry by entry, headers written by hand so that hostile names
 /// (`../x`, `/x`) go in as they are.
 #[derive(Default)]
-struct RawTar(Vec<u8>);
+pub(crate) struct RawTar(Vec<u8>);
 
 impl RawTar {
-    fn entry(&mut self, path: &str, kind: tar::EntryType, data: &[u8], link: &str) -> &mut Self {
+    pub(crate) fn entry(
+        &mut self,
+        path: &str,
+        kind: tar::EntryType,
+        data: &[u8],
+        link: &str,
+    ) -> &mut Self {
         let mut h = tar::Header::new_ustar();
         h.as_old_mut().name[..path.len()].copy_from_slice(path.as_bytes());
         h.as_old_mut().linkname[..link.len()].copy_from_slice(link.as_bytes());
@@ -373,11 +379,11 @@ impl RawTar {
         self
     }
 
-    fn file(&mut self, path: &str, data: &[u8]) -> &mut Self {
+    pub(crate) fn file(&mut self, path: &str, data: &[u8]) -> &mut Self {
         self.entry(path, tar::EntryType::Regular, data, "")
     }
 
-    fn finish(&mut self) -> Vec<u8> {
+    pub(crate) fn finish(&mut self) -> Vec<u8> {
         let mut out = std::mem::take(&mut self.0);
         out.extend_from_slice(&[0; 1024]);
         out
@@ -919,13 +925,13 @@ fn hostile_directories_are_refused() {
 
 /// An OCI image layout assembled in memory.
 #[derive(Default)]
-struct Layout {
-    blobs: Vec<(String, Vec<u8>)>,
-    manifests: Vec<serde_json::Value>,
+pub(crate) struct Layout {
+    pub(crate) blobs: Vec<(String, Vec<u8>)>,
+    pub(crate) manifests: Vec<serde_json::Value>,
 }
 
 impl Layout {
-    fn blob(&mut self, bytes: Vec<u8>) -> serde_json::Value {
+    pub(crate) fn blob(&mut self, bytes: Vec<u8>) -> serde_json::Value {
         let digest = format!("sha256:{}", sha256_hex(&bytes));
         let size = bytes.len();
         if !self.blobs.iter().any(|(d, _)| *d == digest) {
@@ -936,7 +942,7 @@ impl Layout {
 
     /// An image of these (uncompressed) layers, stored gzipped; returns its manifest
     /// descriptor (not yet in index.json).
-    fn image(&mut self, layers: &[Vec<u8>], arch: &str) -> serde_json::Value {
+    pub(crate) fn image(&mut self, layers: &[Vec<u8>], arch: &str) -> serde_json::Value {
         let diff_ids: Vec<String> = layers
             .iter()
             .map(|l| format!("sha256:{}", sha256_hex(l)))
@@ -965,12 +971,12 @@ impl Layout {
         d
     }
 
-    fn name(&mut self, mut descriptor: serde_json::Value, name: &str) {
+    pub(crate) fn name(&mut self, mut descriptor: serde_json::Value, name: &str) {
         descriptor["annotations"] = serde_json::json!({"org.opencontainers.image.ref.name": name});
         self.manifests.push(descriptor);
     }
 
-    fn write(&self, dir: &std::path::Path) {
+    pub(crate) fn write(&self, dir: &std::path::Path) {
         std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
         for (d, bytes) in &self.blobs {
             std::fs::write(dir.join("blobs/sha256").join(&d[7..]), bytes).unwrap();
@@ -982,14 +988,14 @@ impl Layout {
 }
 
 /// A layer tar, entry by entry.
-struct Layer(tar::Builder<Vec<u8>>);
+pub(crate) struct Layer(pub(crate) tar::Builder<Vec<u8>>);
 
 impl Layer {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self(tar::Builder::new(Vec::new()))
     }
 
-    fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
+    pub(crate) fn header(kind: tar::EntryType, mode: u32, size: u64) -> tar::Header {
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(kind);
         h.set_mode(mode);
@@ -998,37 +1004,37 @@ impl Layer {
         h
     }
 
-    fn dir(mut self, p: &str, mode: u32) -> Self {
+    pub(crate) fn dir(mut self, p: &str, mode: u32) -> Self {
         let mut h = Self::header(tar::EntryType::Directory, mode, 0);
         self.0.append_data(&mut h, p, &[][..]).unwrap();
         self
     }
 
-    fn file(mut self, p: &str, data: &[u8], mode: u32) -> Self {
+    pub(crate) fn file(mut self, p: &str, data: &[u8], mode: u32) -> Self {
         let mut h = Self::header(tar::EntryType::Regular, mode, data.len() as u64);
         self.0.append_data(&mut h, p, data).unwrap();
         self
     }
 
-    fn link(mut self, kind: tar::EntryType, p: &str, target: &str) -> Self {
+    pub(crate) fn link(mut self, kind: tar::EntryType, p: &str, target: &str) -> Self {
         let mut h = Self::header(kind, 0o777, 0);
         self.0.append_link(&mut h, p, target).unwrap();
         self
     }
 
-    fn fifo(mut self, p: &str) -> Self {
+    pub(crate) fn fifo(mut self, p: &str) -> Self {
         let mut h = Self::header(tar::EntryType::Fifo, 0o644, 0);
         self.0.append_data(&mut h, p, &[][..]).unwrap();
         self
     }
 
-    fn done(self) -> Vec<u8> {
+    pub(crate) fn done(self) -> Vec<u8> {
         self.0.into_inner().unwrap()
     }
 }
 
 /// Three layers with every kind of change a layer can make.
-fn layered_image() -> Vec<Vec<u8>> {
+pub(crate) fn layered_image() -> Vec<Vec<u8>> {
     use tar::EntryType::{Link, Symlink};
     let l1 = Layer::new()
         .dir("etc", 0o755)
@@ -1076,7 +1082,7 @@ fn layered_image() -> Vec<Vec<u8>> {
 }
 
 /// A tree on disk, path → (kind, mode, content or link target), and its hard links.
-fn tree(root: &std::path::Path) -> (Tree, Vec<(String, u64)>) {
+pub(crate) fn tree(root: &std::path::Path) -> (Tree, Vec<(String, u64)>) {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     let mut out = BTreeMap::new();
     let mut inodes = Vec::new();
@@ -1332,4 +1338,55 @@ fn familiar(full: &str) -> String {
         .or_else(|| full.strip_prefix("docker.io/"))
         .unwrap_or(full)
         .to_owned()
+}
+
+/// `-o` names a file to replace atomically, unless it is not a regular file: a device
+/// or a FIFO gets the bytes as it is (replacing `/dev/null` by a rename broke this
+/// machine once), and a symbolic link keeps pointing where it did.
+#[test]
+fn output_to_a_device_a_fifo_or_a_symlink_writes_through_it() {
+    use std::os::unix::fs::FileTypeExt;
+    let t = two_images();
+    for cmd in [
+        &["save", "-o", "/dev/null", "app"][..],
+        &["image", "export", "-o", "/dev/null", "app"],
+    ] {
+        t.run(cmd).ok();
+        let meta = std::fs::metadata("/dev/null").unwrap();
+        assert!(
+            meta.file_type().is_char_device(),
+            "{cmd:?} replaced /dev/null"
+        );
+    }
+    // A FIFO: a reader on the other side gets the whole archive.
+    let fifo = t.path("pipe");
+    sh(&format!("mkfifo {}", fifo.display()));
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    t.run(&["save", "-o", fifo.to_str().unwrap(), "app"]).ok();
+    let got = reader.join().unwrap();
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    let names: Vec<String> = entries(&got).into_iter().map(|e| e.0).collect();
+    assert!(names.contains(&"manifest.json".to_owned()), "{names:?}");
+    // A symbolic link: the file it names is written, the link stays.
+    let real = t.path("real.tar");
+    let link = t.path("link.tar");
+    std::fs::write(&real, b"old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    t.run(&["save", "-o", link.to_str().unwrap(), "app"]).ok();
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(std::fs::read(&link).unwrap(), std::fs::read(&real).unwrap());
+    assert!(std::fs::read(&real).unwrap().len() > 1024);
 }

@@ -24,6 +24,7 @@ mod history;
 mod images;
 mod import;
 mod manifest;
+mod mount;
 mod peers;
 mod prune;
 mod pull;

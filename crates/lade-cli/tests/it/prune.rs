@@ -116,7 +116,7 @@ fn the_prompt_decides() {
 
     // No terminal and no answer: refused, with a hint.
     let run = t.run(&["image", "prune"]);
-    assert_eq!(run.code, 1);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(
         run.stdout.starts_with(
             "WARNING! This will remove all dangling images.\nAre you sure you want to continue? [y/N] "
