@@ -88,7 +88,7 @@ pub(crate) fn write_file_atomically<E: From<io::Error>>(
         let mut out = fs_err::OpenOptions::new()
             .write(true)
             .open(path)
-            .map_err(|e| annotate(e.into(), "write", path))?;
+            .map_err(|e| annotate(e, "write", path))?;
         write(out.file_mut())?;
         out.flush().map_err(|e| annotate(e, "write", path))?;
         return Ok(());
