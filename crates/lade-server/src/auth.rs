@@ -169,13 +169,15 @@ impl Auth {
     }
 
     /// The user a Basic header names, when the password is right. `Ok(None)` for no (or
-    /// empty) credentials, `Err(())` for wrong ones.
+    /// empty) credentials, `Err(())` for wrong or unreadable ones.
     fn basic_user(&self, authorization: Option<&str>) -> Result<Option<String>, ()> {
-        match authorization.and_then(parse_basic) {
-            None => Ok(None),
+        let Some(header) = authorization else {
+            return Ok(None);
+        };
+        match parse_basic(header) {
             Some((u, p)) if u.is_empty() && p.is_empty() => Ok(None),
             Some((u, p)) if self.verify(&u, &p) => Ok(Some(u)),
-            Some(_) => Err(()),
+            _ => Err(()),
         }
     }
 
@@ -202,7 +204,9 @@ impl Auth {
             else {
                 continue;
             };
-            if kind != "repository" {
+            // A name the router would refuse is granted nothing (`public/../team/app`
+            // must not match `public/*`).
+            if kind != "repository" || !lade_reference::is_repository_path(name) {
                 continue;
             }
             let granted: Vec<&str> = actions
@@ -241,6 +245,22 @@ impl Auth {
         mac.finalize().into_bytes().to_vec()
     }
 
+    /// The claims of a token this registry signed and that has not expired.
+    fn token_claims(&self, token: &str) -> Option<serde_json::Value> {
+        use hmac::{KeyInit, Mac};
+        let (payload, sig) = token.split_once('.')?;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let sig = b64.decode(sig).ok()?;
+        let mut mac = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret).ok()?;
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&sig).ok()?;
+        let claims: serde_json::Value = serde_json::from_slice(&b64.decode(payload).ok()?).ok()?;
+        claims["exp"]
+            .as_u64()
+            .is_some_and(|exp| exp > now_secs())
+            .then_some(claims)
+    }
+
     /// Checks a bearer token against what the request needs.
     fn check_token(
         &self,
@@ -259,33 +279,9 @@ impl Auth {
                 Verdict::Unauthenticated
             };
         };
-        let Some((payload, sig)) = token.split_once('.') else {
+        let Some(claims) = self.token_claims(token) else {
             return Verdict::Unauthenticated;
         };
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let Ok(sig) = b64.decode(sig) else {
-            return Verdict::Unauthenticated;
-        };
-        {
-            use hmac::{KeyInit, Mac};
-            let Ok(mut mac) = <hmac::Hmac<Sha256> as KeyInit>::new_from_slice(&self.secret) else {
-                return Verdict::Unauthenticated;
-            };
-            mac.update(payload.as_bytes());
-            if mac.verify_slice(&sig).is_err() {
-                return Verdict::Unauthenticated;
-            }
-        }
-        let Some(claims) = b64
-            .decode(payload)
-            .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        else {
-            return Verdict::Unauthenticated;
-        };
-        if claims["exp"].as_u64().is_none_or(|exp| exp <= now_secs()) {
-            return Verdict::Unauthenticated;
-        }
         let action = match access {
             Access::Any => return Verdict::Allowed,
             Access::Pull => "pull",
@@ -339,6 +335,43 @@ impl Auth {
             Ok(Some(_)) => Verdict::Denied,
             _ => Verdict::Unauthenticated,
         }
+    }
+
+    /// Who the credentials name: `Ok(None)` for none (or empty Basic ones, or an
+    /// anonymous token), `Err(())` for wrong or unreadable ones. Basic credentials count
+    /// in both modes; a bearer token (its signed subject) in token mode.
+    fn identity(&self, authorization: Option<&str>) -> Result<Option<String>, ()> {
+        let Some(header) = authorization else {
+            return Ok(None);
+        };
+        if let Some((scheme, token)) = header.trim().split_once(' ')
+            && scheme.eq_ignore_ascii_case("bearer")
+        {
+            let claims = self
+                .token
+                .then(|| self.token_claims(token.trim()))
+                .flatten()
+                .ok_or(())?;
+            let sub = claims["sub"].as_str().unwrap_or_default();
+            return Ok((!sub.is_empty()).then(|| sub.to_owned()));
+        }
+        self.basic_user(Some(header))
+    }
+
+    /// Whether a listing (`/v2/_catalog`, `/v1/search`) may name `repo` to the caller:
+    /// when the rules let the user the credentials name pull it (in token mode the
+    /// token's subject, whatever scopes that token carries), or anyone may.
+    pub fn may_list(&self, authorization: Option<&str>, repo: &str) -> bool {
+        !self.enabled
+            || self
+                .identity(authorization)
+                .is_ok_and(|user| self.permitted(user.as_deref(), Access::Pull, Some(repo)))
+    }
+
+    /// Whether the caller may read `/metrics`: anyone on an open registry, else any
+    /// authenticated user, never an anonymous caller (see `config.rs`).
+    pub fn may_read_metrics(&self, authorization: Option<&str>) -> bool {
+        !self.enabled || matches!(self.identity(authorization), Ok(Some(_)))
     }
 
     fn verify(&self, user: &str, password: &str) -> bool {

@@ -12,7 +12,20 @@
 //! [auth]
 //! htpasswd = "/etc/lade/htpasswd"      # bcrypt entries, as `htpasswd -B` writes them
 //! anonymous_pull = ["public/*"]        # repositories anyone may pull
+//! token = true                         # bearer tokens from /token instead of Basic
+//!
+//! [[auth.rules]]                       # without rules, every user may do everything
+//! users = ["bob"]
+//! repositories = ["team/*"]
+//! actions = ["pull"]                   # pull, push, delete or *
 //! ```
+//!
+//! With `[auth]` on, `/healthz` stays open (it carries no data). `/metrics` (request and
+//! byte counters, no repository names, but the registry's activity) needs an
+//! authenticated user: Basic credentials of any htpasswd user, in token mode too so that
+//! a Prometheus scraper can use `basic_auth`, or a token issued to a user; never an
+//! anonymous caller or an anonymous token. `/v2/_catalog` and `/v1/search` list only the
+//! repositories the caller may pull.
 
 use std::path::PathBuf;
 

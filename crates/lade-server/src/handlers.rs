@@ -109,6 +109,8 @@ async fn route(
         RouteError::TagInvalid(t) => {
             ApiError::msg(Code::ManifestInvalid, format!("invalid tag: {t:?}"))
         }
+        // No session can have such an id.
+        RouteError::UploadUnknown => ApiError::new(Code::BlobUploadUnknown),
     })?;
     let authz = headers
         .get(header::AUTHORIZATION)
@@ -119,6 +121,16 @@ async fn route(
     // A liveness probe carries no data; load balancers ask it without credentials.
     if route == Route::Health && matches!(*method, Method::GET | Method::HEAD) {
         return Ok(json(StatusCode::OK, r#"{"status":"ok"}"#));
+    }
+    // Metrics name no repository but show the registry's activity: any authenticated
+    // user may read them, with Basic credentials in both modes (what a Prometheus
+    // scraper can send), never an anonymous caller.
+    if route == Route::Metrics && *method == Method::GET {
+        if !state.auth.may_read_metrics(authz) {
+            return Err(ApiError::new(Code::Unauthorized)
+                .with_header(header::WWW_AUTHENTICATE, "Basic realm=\"lade registry\""));
+        }
+        return Ok(metrics(state));
     }
     let (access, repo) = access_for(&route, method, query);
     // Search lists only what the caller may pull; without credentials it answers only
@@ -163,8 +175,7 @@ async fn route(
     let s = state.as_ref();
     match (route, method.clone()) {
         (Route::Base, Method::GET | Method::HEAD) => Ok(json(StatusCode::OK, "{}")),
-        (Route::Metrics, Method::GET) => Ok(metrics(s)),
-        (Route::Catalog, Method::GET) => catalog(s, query),
+        (Route::Catalog, Method::GET) => catalog(s, query, authz),
         (Route::Search, Method::GET) => search::search(s, query, authz).await,
         (Route::Tags { name }, Method::GET) => tags(s, &name, query),
         (Route::Manifest { name, reference }, Method::GET | Method::HEAD) => {
@@ -221,8 +232,10 @@ fn access_for<'r>(route: &'r Route, method: &Method, query: &str) -> (Access, Op
         _ => None,
     };
     let access = match (route, method) {
+        // An upload session is part of a push, whatever the method (its status too).
+        (Route::Upload { .. }, _) => Access::Push,
         (_, &Method::GET | &Method::HEAD) if name.is_some() => Access::Pull,
-        (_, &Method::DELETE) if !matches!(route, Route::Upload { .. }) => Access::Delete,
+        (_, &Method::DELETE) => Access::Delete,
         (_, _) if name.is_some() => Access::Push,
         _ => Access::Any,
     };
@@ -335,8 +348,10 @@ fn with_link(mut resp: Response, path: &str, n: Option<usize>, page: &[String]) 
     resp
 }
 
-fn catalog(s: &AppState, query: &str) -> Result<Response> {
-    let all = s.storage.catalog()?;
+/// The repositories the caller may pull, paginated.
+fn catalog(s: &AppState, query: &str, authz: Option<&str>) -> Result<Response> {
+    let mut all = s.storage.catalog()?;
+    all.retain(|name| s.auth.may_list(authz, name));
     let (page, more) = paginate(&all, query)?;
     let body = serde_json::json!({ "repositories": page }).to_string();
     Ok(with_link(

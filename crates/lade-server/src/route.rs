@@ -59,6 +59,8 @@ pub enum RouteError {
     DigestInvalid(String),
     /// A tag that breaks the grammar.
     TagInvalid(String),
+    /// An upload id no session can have (404 `BLOB_UPLOAD_UNKNOWN`).
+    UploadUnknown,
 }
 
 /// Parses a request path (percent-encoded slashes are refused: names never hold them).
@@ -97,15 +99,16 @@ pub fn parse(path: &str) -> Result<Route, RouteError> {
             name: name_ok(name)?,
         });
     }
-    if let Some((head, id)) = rest.rsplit_once("/blobs/uploads/") {
-        if id.is_empty()
-            || id.contains('/')
-            || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        {
-            return Err(RouteError::NotFound);
+    // `a/blobs/uploads/b/manifests/v1` is a manifest of repository `a/blobs/uploads/b`.
+    if let Some((head, id)) = rest.rsplit_once("/blobs/uploads/")
+        && !id.contains('/')
+    {
+        let name = name_ok(head)?;
+        if id.is_empty() || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(RouteError::UploadUnknown);
         }
         return Ok(Route::Upload {
-            name: name_ok(head)?,
+            name,
             id: id.to_owned(),
         });
     }
@@ -179,7 +182,21 @@ mod tests {
             parse("/v2/a/tags/list").unwrap(),
             Route::Tags { name: "a".into() }
         );
-        // A repository may itself be called "manifests" or "blobs".
+        // A repository may itself be called "manifests" or "blobs", or hold
+        // "blobs/uploads".
+        assert_eq!(
+            parse("/v2/a/blobs/uploads/b/manifests/v1").unwrap(),
+            Route::Manifest {
+                name: "a/blobs/uploads/b".into(),
+                reference: Ref::Tag("v1".into())
+            }
+        );
+        assert_eq!(
+            parse("/v2/a/blobs/uploads/b/blobs/uploads/").unwrap(),
+            Route::UploadStart {
+                name: "a/blobs/uploads/b".into()
+            }
+        );
         assert_eq!(
             parse("/v2/blobs/manifests/manifests/v1").unwrap(),
             Route::Manifest {
@@ -201,6 +218,9 @@ mod tests {
             ("/v2/a/blobs/sha256:abc", "digest"),
             ("/v2/a/manifests/-bad", "tag"),
             ("/v2/a/blobs/uploads/../x", "notfound"),
+            ("/v2/a/blobs/uploads/..", "upload"),
+            ("/v2/a/blobs/uploads/a.b", "upload"),
+            ("/v2/A/blobs/uploads/..", "name"),
             ("/v3/a/manifests/x", "notfound"),
             ("/v2/a/other/x", "notfound"),
         ] {
@@ -209,6 +229,7 @@ mod tests {
                 Err(RouteError::DigestInvalid(_)) => "digest",
                 Err(RouteError::TagInvalid(_)) => "tag",
                 Err(RouteError::NotFound) => "notfound",
+                Err(RouteError::UploadUnknown) => "upload",
                 Ok(r) => panic!("{path} parsed as {r:?}"),
             };
             assert_eq!(got, want, "{path}");

@@ -29,9 +29,7 @@ pub(crate) async fn search(
         .catalog()?
         .into_iter()
         .filter(|name| name.contains(&q))
-        .filter(|name| {
-            s.auth.check(authz, crate::Access::Pull, Some(name)) == crate::auth::Verdict::Allowed
-        })
+        .filter(|name| s.auth.may_list(authz, name))
         .collect();
     let results: Vec<serde_json::Value> = names
         .iter()
