@@ -470,7 +470,8 @@ pub struct GcArgs {
     /// Also delete manifests that no tag references
     #[arg(long, short = 'm')]
     pub delete_untagged: bool,
-    /// Keep blobs younger than this many seconds (uploads in progress)
+    /// Keep blobs younger than this many seconds: those of pushes in progress (0 makes
+    /// pushes running meanwhile fail)
     #[arg(long, default_value_t = 3600, value_name = "SECONDS")]
     pub grace: u64,
     /// Remove upload sessions untouched for this many seconds (abandoned pushes)

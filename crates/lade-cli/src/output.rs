@@ -173,6 +173,37 @@ impl std::fmt::Display for NoAnswer {
 
 impl std::error::Error for NoAnswer {}
 
+/// Prints what a check (`system check`, `registry check`) found and repaired, then
+/// `checked WHAT: N problems`; with `damaged` (found and left), the hint on stderr and
+/// exit 1.
+pub fn print_check<P: std::fmt::Display>(
+    problems: &[P],
+    repairs: &[String],
+    what: &str,
+    damaged: bool,
+    repair: bool,
+    hint: &str,
+) -> anyhow::Result<i32> {
+    let mut out = io::stdout().lock();
+    for p in problems {
+        writeln!(out, "{p}")?;
+    }
+    for r in repairs {
+        writeln!(out, "repaired: {r}")?;
+    }
+    writeln!(
+        out,
+        "checked {what}: {} problems{}",
+        problems.len(),
+        if repair { ", repaired" } else { "" }
+    )?;
+    if damaged {
+        writeln!(io::stderr().lock(), "hint: {hint}")?;
+        return Ok(crate::exit::FAILURE);
+    }
+    Ok(crate::exit::SUCCESS)
+}
+
 /// What to do after `image mount` or `image unmount` failed.
 pub fn mount_hint(e: &lade_ops::mount::MountError) -> Option<String> {
     use lade_ops::mount::MountError as E;

@@ -470,6 +470,38 @@ impl Registry {
         repo: &str,
         reference: &str,
     ) -> Result<FetchedManifest, ClientError> {
+        self.again_if_cut(|| self.get_manifest_once(repo, reference))
+            .await
+    }
+
+    /// Runs `fetch` again (twice at most) when its body was cut short: [`Registry::send`]
+    /// retries what fails before the body, this what fails while it is read (a reset
+    /// connection, fewer bytes than announced). Small bodies only: a layer resumes
+    /// with a `Range` request instead.
+    async fn again_if_cut<T, F, Fut>(&self, mut fetch: F) -> Result<T, ClientError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ClientError>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match fetch().await {
+                Err(ClientError::Transport { .. } | ClientError::SizeMismatch { .. })
+                    if attempt < 2 =>
+                {
+                    attempt += 1;
+                    tokio::time::sleep(self.retry.delay(attempt, None)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn get_manifest_once(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> Result<FetchedManifest, ClientError> {
         let path = format!("/v2/{repo}/manifests/{reference}");
         let resp = self
             .send(Method::GET, &path, &pull_scope(repo), |r| {
@@ -550,6 +582,16 @@ impl Registry {
 
     /// A small blob (a config) read whole and verified.
     pub async fn get_small_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+    ) -> Result<Vec<u8>, ClientError> {
+        self.again_if_cut(|| self.get_small_blob_once(repo, digest, size))
+            .await
+    }
+
+    async fn get_small_blob_once(
         &self,
         repo: &str,
         digest: &Digest,

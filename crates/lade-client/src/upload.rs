@@ -37,7 +37,15 @@ impl Registry {
             return Ok(None);
         }
         let resp = check_status(resp, &path).await?;
-        Ok(Some(resp.content_length().unwrap_or(0)))
+        // The header itself: for a HEAD, reqwest's `content_length()` is the (empty)
+        // body's.
+        Ok(Some(
+            resp.headers()
+                .get(header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0),
+        ))
     }
 
     /// `POST …/blobs/uploads/?mount=DIGEST&from=REPO`.

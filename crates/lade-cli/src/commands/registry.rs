@@ -74,29 +74,17 @@ fn open_storage(
 pub fn check(args: &RegistryCheckArgs, settings: &Settings) -> anyhow::Result<i32> {
     let storage = open_storage(args.storage.as_deref(), settings)?;
     let report = lade_server::check::check(&storage, args.repair)?;
-    let mut out = std::io::stdout().lock();
-    for p in &report.problems {
-        writeln!(out, "{p}")?;
-    }
-    for r in &report.repairs {
-        writeln!(out, "repaired: {r}")?;
-    }
-    writeln!(
-        out,
-        "checked {} blobs and {} manifests: {} problems{}",
-        report.blobs_checked,
-        report.manifests_checked,
-        report.problems.len(),
-        if args.repair { ", repaired" } else { "" }
-    )?;
-    if report.damaged() && !args.repair {
-        writeln!(
-            std::io::stderr().lock(),
-            "hint: run `lade registry check --repair` to drop what cannot be served; push those images again"
-        )?;
-        return Ok(crate::exit::FAILURE);
-    }
-    Ok(crate::exit::SUCCESS)
+    crate::output::print_check(
+        &report.problems,
+        &report.repairs,
+        &format!(
+            "{} blobs and {} manifests",
+            report.blobs_checked, report.manifests_checked
+        ),
+        report.damaged() && !args.repair,
+        args.repair,
+        "run `lade registry check --repair` to drop what cannot be served; push those images again",
+    )
 }
 
 /// `lade registry gc [--dry-run] [--delete-untagged]`

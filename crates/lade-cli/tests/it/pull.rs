@@ -1014,3 +1014,27 @@ fn pulled_images_have_dockers_sizes() {
     }
     assert_check_clean(&t);
 }
+
+/// A manifest or config whose body is cut short (the connection closes before the bytes
+/// announced) is asked for again, as a cut layer is resumed.
+#[test]
+fn fake_cut_manifest_and_config_are_fetched_again() {
+    let (reg, img, image) = fake_with_app(50_000);
+    let config = format!("/blobs/{}", img.config_digest());
+    // (The tag is resolved with a HEAD; the manifest is then fetched by digest.)
+    reg.fault(Fault::on("/manifests/", Action::Cut(40)).method("GET"));
+    reg.fault(Fault::on(&config, Action::Cut(10)).method("GET"));
+    let t = TestRoot::new();
+    pull(&t, &[&image]).ok();
+    let full = format!("{}/lade/app:1", reg.host());
+    assert_eq!(manifest_of(&t, &full), img.digest());
+    let gets = |part: &str| {
+        reg.requests_to(part)
+            .into_iter()
+            .filter(|r| r.method == "GET")
+            .count()
+    };
+    assert_eq!(gets("/manifests/"), 2);
+    assert_eq!(gets(&config), 2);
+    assert_check_clean(&t);
+}
