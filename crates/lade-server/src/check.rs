@@ -120,7 +120,7 @@ pub fn check(storage: &FsStorage, repair: bool) -> io::Result<CheckReport> {
     let mut corrupt = BTreeSet::new();
     for (d, _) in storage.all_blobs()? {
         report.blobs_checked += 1;
-        let actual = crate::storage::hash_file(&storage.blob_path(&d))?;
+        let actual = crate::storage::hash_file(&storage.blob_path(&d), d.algorithm())?;
         if actual != d {
             report.problems.push(Problem::CorruptBlob {
                 digest: d.clone(),

@@ -443,7 +443,12 @@ async fn put_manifest(
     body: Body,
 ) -> Result<Response> {
     let bytes = read_body_limited(body, MANIFEST_LIMIT).await?;
-    let digest = Digest::from_sha256_bytes(&Sha256::digest(&bytes).into());
+    // Put by digest, the manifest is hashed with that digest's algorithm.
+    let algorithm = match reference {
+        Ref::Digest(d) => d.algorithm(),
+        Ref::Tag(_) => lade_reference::Algorithm::Sha256,
+    };
+    let digest = crate::storage::digest_of(algorithm, &bytes);
     if let Ref::Digest(d) = reference
         && d != &digest
     {

@@ -5,6 +5,7 @@
 //! ROOT/
 //!   version
 //!   blobs/sha256/<hex>                      every blob and manifest, content-addressed
+//!   blobs/sha512/<hex>                      the same, for those pushed by a sha512 digest
 //!   uploads/<id>                            an upload in progress (appended to)
 //!   uploads/<id>.repo                       the repository the upload belongs to
 //!   tmp/                                    atomic writes (same filesystem)
@@ -24,8 +25,9 @@
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use lade_reference::Algorithm;
 use lade_reference::Digest;
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 
 const VERSION: &str = "1";
 
@@ -57,7 +59,7 @@ impl FsStorage {
     /// Opens (creating if needed) the storage at `root`.
     pub fn open(root: impl Into<PathBuf>) -> io::Result<Self> {
         let s = Self { root: root.into() };
-        for d in ["blobs/sha256", "uploads", "tmp", "repos"] {
+        for d in ["blobs/sha256", "blobs/sha512", "uploads", "tmp", "repos"] {
             fs_err::create_dir_all(s.root.join(d))?;
         }
         let v = s.root.join("version");
@@ -183,16 +185,10 @@ impl FsStorage {
 
     /// Every blob in `blobs/`, with its size.
     pub fn all_blobs(&self) -> io::Result<Vec<(Digest, u64)>> {
-        let mut out = Vec::new();
-        for e in fs_err::read_dir(self.root.join("blobs/sha256"))? {
-            let e = e?;
-            if let Some(name) = e.file_name().to_str()
-                && let Ok(d) = Digest::parse(&format!("sha256:{name}"))
-            {
-                out.push((d, e.metadata()?.len()));
-            }
-        }
-        Ok(out)
+        digests_in(&self.root.join("blobs"))?
+            .into_iter()
+            .map(|(d, path)| Ok((d, fs_err::metadata(path)?.len())))
+            .collect()
     }
 
     /// Deletes a blob and every repository's link to it (GC only).
@@ -208,32 +204,15 @@ impl FsStorage {
 
     /// The blobs a repository links, with the link files.
     pub(crate) fn links(&self, name: &str) -> io::Result<Vec<(Digest, PathBuf)>> {
-        let mut out = Vec::new();
-        if let Ok(entries) = fs_err::read_dir(self.repo(name).join("_blobs/sha256")) {
-            for e in entries {
-                let e = e?;
-                if let Some(n) = e.file_name().to_str()
-                    && let Ok(d) = Digest::parse(&format!("sha256:{n}"))
-                {
-                    out.push((d, e.path()));
-                }
-            }
-        }
-        Ok(out)
+        digests_in(&self.repo(name).join("_blobs"))
     }
 
     /// The manifests of a repository.
     pub fn revisions(&self, name: &str) -> io::Result<Vec<Digest>> {
-        let mut out = Vec::new();
-        if let Ok(entries) = fs_err::read_dir(self.repo(name).join("_revisions/sha256")) {
-            for e in entries {
-                if let Some(n) = e?.file_name().to_str()
-                    && let Ok(d) = Digest::parse(&format!("sha256:{n}"))
-                {
-                    out.push(d);
-                }
-            }
-        }
+        let mut out: Vec<Digest> = digests_in(&self.repo(name).join("_revisions"))?
+            .into_iter()
+            .map(|(d, _)| d)
+            .collect();
         out.sort();
         Ok(out)
     }
@@ -357,9 +336,10 @@ impl FsStorage {
             return Ok(Finish::Unknown);
         };
         let record = path.with_extension("repo");
+        // The running hash is sha256's; another algorithm hashes the file.
         let actual = match hashed {
-            Some((d, n)) if n == size => d,
-            _ => hash_file(&path)?,
+            Some((d, n)) if n == size && d.algorithm() == digest.algorithm() => d,
+            _ => hash_file(&path, digest.algorithm())?,
         };
         if &actual != digest {
             let _ = fs_err::remove_file(&path);
@@ -545,18 +525,53 @@ fn walk_repos(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()>
     Ok(())
 }
 
-pub(crate) fn hash_file(path: &Path) -> io::Result<Digest> {
+/// The digest-named files under `dir/ALGORITHM/` for each algorithm the registry
+/// stores (sha256, sha512), with their paths; nothing when `dir` does not exist.
+fn digests_in(dir: &Path) -> io::Result<Vec<(Digest, PathBuf)>> {
+    let mut out = Vec::new();
+    for algorithm in ["sha256", "sha512"] {
+        let Ok(entries) = fs_err::read_dir(dir.join(algorithm)) else {
+            continue;
+        };
+        for e in entries {
+            let e = e?;
+            if let Some(n) = e.file_name().to_str()
+                && let Ok(d) = Digest::parse(&format!("{algorithm}:{n}"))
+            {
+                out.push((d, e.path()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The digest of `bytes` with `algorithm` (sha512 when asked, sha256 otherwise).
+pub(crate) fn digest_of(algorithm: Algorithm, bytes: &[u8]) -> Digest {
+    match algorithm {
+        Algorithm::Sha512 => Digest::from_sha512_bytes(&Sha512::digest(bytes).into()),
+        _ => Digest::from_sha256_bytes(&Sha256::digest(bytes).into()),
+    }
+}
+
+/// The digest of a file's content with `algorithm`, read in 1 MiB pieces.
+pub(crate) fn hash_file(path: &Path, algorithm: Algorithm) -> io::Result<Digest> {
     let mut f = fs_err::File::open(path)?;
-    let mut h = Sha256::new();
+    let (mut h256, mut h512) = (Sha256::new(), Sha512::new());
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
             break;
         }
-        h.update(&buf[..n]);
+        match algorithm {
+            Algorithm::Sha512 => h512.update(&buf[..n]),
+            _ => h256.update(&buf[..n]),
+        }
     }
-    Ok(Digest::from_sha256_bytes(&h.finalize().into()))
+    Ok(match algorithm {
+        Algorithm::Sha512 => Digest::from_sha512_bytes(&h512.finalize().into()),
+        _ => Digest::from_sha256_bytes(&h256.finalize().into()),
+    })
 }
 
 /// A random upload id (32 hex characters from the OS's random source).
