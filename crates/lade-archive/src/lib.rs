@@ -34,7 +34,9 @@ pub use compression::{Sniffed, decoder, decompressed, sniff_bytes};
 pub use docker::{ManifestItem, Repositories};
 pub use error::ArchiveError;
 pub use export::export;
-pub use inspect::{LayerFacts, entry_content_size, inspect_layer};
+pub use inspect::{
+    INSPECT_LIMIT, LayerFacts, entry_content_size, inspect_layer, plain_tar_content_size,
+};
 pub use load::{LoadOptions, LoadedImage, METADATA_LIMIT, METADATA_TOTAL_LIMIT, load, load_dir};
 pub use save::{ANNOTATION_IMAGE_NAME, Format, SaveImage, SavePlan};
 pub use unpack::{ImageLayer, Skipped, Unpacked, image_layers, unpack, unpack_layer};

@@ -611,25 +611,20 @@ fn fetch_layers(
         fetched.extend(r?);
     }
     // Layers that were already here keep the sizes recorded when they arrived.
-    let state = store.state()?;
-    let mut known: std::collections::HashMap<&Digest, Sizes> = std::collections::HashMap::new();
-    for l in state.meta.images.values().flat_map(|r| &r.layers) {
-        let k = known.entry(&l.digest).or_default();
-        k.tar = k.tar.or(l.uncompressed_size);
-        k.content = k.content.or(l.content_size);
-    }
+    let known = store.state()?.meta.known_layer_sizes();
     Ok(manifest
         .layers
         .iter()
         .map(|l| {
             let new = fetched.get(&l.digest).copied().unwrap_or_default();
-            let old = known.get(&l.digest).copied().unwrap_or_default();
-            LayerRecord {
+            let mut record = LayerRecord {
                 digest: l.digest.clone(),
                 size: l.size,
-                uncompressed_size: new.tar.or(old.tar),
-                content_size: new.content.or(old.content),
-            }
+                uncompressed_size: new.tar,
+                content_size: new.content,
+            };
+            record.fill_sizes(&known);
+            record
         })
         .collect())
 }
@@ -662,7 +657,7 @@ async fn fetch_layer(
     let done = Arc::new(AtomicU64::new(blob.offset()));
     let mut attempt = 0u32;
     let compression = media_type::layer_compression(&layer.media_type);
-    let inspect = compression.is_some() && layer.size <= INSPECT_LIMIT;
+    let inspect = compression.is_some() && layer.size <= lade_archive::INSPECT_LIMIT;
     let mut inspector: Option<Inspector> = None;
     loop {
         if blob.offset() > total {
@@ -766,13 +761,6 @@ async fn fetch_layer(
     };
     Ok((digest, sizes))
 }
-
-/// Layers up to this size (compressed) are read as they arrive, to record their size
-/// as Docker counts it. Reading means decompressing, which costs more CPU than the
-/// whole download; above this size a layer keeps the size of its tar stream (the gzip
-/// trailer's), which differs from Docker's only by the tar headers: well under 1% for
-/// layers of large files, more for layers of many small ones.
-const INSPECT_LIMIT: u64 = 16 << 20;
 
 /// The sizes of a layer known once it is fetched.
 #[derive(Debug, Default, Clone, Copy)]

@@ -54,7 +54,7 @@ pub use blob::{BlobWriter, sha256_hex_of};
 pub use check::{CheckReport, Problem};
 pub use error::StoreError;
 pub use manifest_list::{ListEntry, MANIFEST_LIST_VERSION, ManifestList};
-pub use meta::{ImageRecord, LayerRecord, META_VERSION, Meta};
+pub use meta::{ImageRecord, KnownSizes, LayerRecord, META_VERSION, Meta};
 pub use mounts::{
     MOUNTS_VERSION, MountDriver, MountRecord, Mounts, empty_dir as empty_mount_dir,
     remove_tree as remove_mount_tree,

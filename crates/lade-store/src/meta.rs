@@ -68,7 +68,18 @@ pub struct LayerRecord {
     pub content_size: Option<u64>,
 }
 
+/// A layer's sizes as some record knows them: (tar stream, content).
+pub type KnownSizes = std::collections::HashMap<Digest, (Option<u64>, Option<u64>)>;
+
 impl LayerRecord {
+    /// Takes from `known` (see [`Meta::known_layer_sizes`]) the sizes this record lacks.
+    pub fn fill_sizes(&mut self, known: &KnownSizes) {
+        if let Some((tar, content)) = known.get(&self.digest) {
+            self.uncompressed_size = self.uncompressed_size.or(*tar);
+            self.content_size = self.content_size.or(*content);
+        }
+    }
+
     /// The layer's size as `images`, `history` and `df` show it: Docker's figure (the
     /// content of its files) when known, else the tar stream's, else the compressed.
     pub fn shown_size(&self) -> u64 {
@@ -97,6 +108,20 @@ impl ImageRecord {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Meta {
     pub images: BTreeMap<Digest, ImageRecord>,
+}
+
+impl Meta {
+    /// The sizes recorded for each layer by any image that has it: a layer pulled or
+    /// loaded again into another image keeps what was learnt when it first arrived.
+    pub fn known_layer_sizes(&self) -> KnownSizes {
+        let mut known = KnownSizes::new();
+        for l in self.images.values().flat_map(|r| &r.layers) {
+            let k = known.entry(l.digest.clone()).or_default();
+            k.0 = k.0.or(l.uncompressed_size);
+            k.1 = k.1.or(l.content_size);
+        }
+        known
+    }
 }
 
 #[derive(Deserialize)]

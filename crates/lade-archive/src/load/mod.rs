@@ -144,7 +144,9 @@ fn commit(
         }
         record.index = image.index.clone();
         for layer in &mut record.layers {
-            layer.uncompressed_size = image.uncompressed.get(&layer.digest).copied();
+            let sizes = image.sizes.get(&layer.digest).copied().unwrap_or_default();
+            layer.uncompressed_size = sizes.tar;
+            layer.content_size = sizes.content;
         }
         let mut descriptor = Descriptor::new(
             image.descriptor.media_type.clone(),
@@ -157,6 +159,8 @@ fn commit(
     store
         .update(|state| {
             let mut loaded = Vec::with_capacity(prepared.len());
+            // Sizes other images recorded for the same layers (a pull that read them).
+            let known = state.meta.known_layer_sizes();
             for (descriptor, mut record, names) in prepared {
                 let digest = descriptor.digest.clone();
                 if let Some(old) = state.meta.images.get(&digest) {
@@ -165,11 +169,9 @@ fn commit(
                     if record.index.is_none() {
                         record.index = old.index.clone();
                     }
-                    for (layer, known) in record.layers.iter_mut().zip(&old.layers) {
-                        if layer.uncompressed_size.is_none() && layer.digest == known.digest {
-                            layer.uncompressed_size = known.uncompressed_size;
-                        }
-                    }
+                }
+                for layer in &mut record.layers {
+                    layer.fill_sizes(&known);
                 }
                 let id = record.config.clone();
                 state.meta.images.insert(digest.clone(), record);

@@ -36,8 +36,17 @@ pub(crate) struct LoadImage {
     pub names: Vec<Reference>,
     /// The index the manifest was chosen from, when the archive had one.
     pub index: Option<Digest>,
-    /// Uncompressed sizes of layers, by digest, where known.
-    pub uncompressed: BTreeMap<Digest, u64>,
+    /// What is known of the layers' sizes, by digest.
+    pub sizes: BTreeMap<Digest, LayerSizes>,
+}
+
+/// A layer's sizes, where known.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LayerSizes {
+    /// Its tar stream's.
+    pub tar: Option<u64>,
+    /// As Docker counts it (see [`crate::inspect_layer`]).
+    pub content: Option<u64>,
 }
 
 /// An image manifest that `index.json` leads to.
@@ -187,18 +196,16 @@ fn oci_images(
 fn oci_image(c: &mut Collected<'_, '_>, image: OciImage) -> Result<LoadImage, ArchiveError> {
     let by = blob_path(&image.descriptor.digest);
     descriptor_blob(c, &image.manifest.config, &by)?;
-    let mut uncompressed = BTreeMap::new();
+    let mut sizes = BTreeMap::new();
     for layer in &image.manifest.layers {
         let blob = descriptor_blob(c, layer, &by)?;
-        if let Some(size) = uncompressed_size(c, &blob) {
-            uncompressed.insert(blob.digest, size);
-        }
+        sizes.insert(blob.digest.clone(), layer_sizes(c, &blob));
     }
     Ok(LoadImage {
         descriptor: image.descriptor,
         names: image.names,
         index: image.index,
-        uncompressed,
+        sizes,
     })
 }
 
@@ -260,11 +267,9 @@ fn docker_image(
             names.push(r);
         }
     }
-    let mut uncompressed = BTreeMap::new();
+    let mut sizes = BTreeMap::new();
     for (_, blob) in &layers {
-        if let Some(size) = uncompressed_size(c, blob) {
-            uncompressed.insert(blob.digest.clone(), size);
-        }
+        sizes.insert(blob.digest.clone(), layer_sizes(c, blob));
     }
 
     let matched = oci.iter().find(|o| {
@@ -298,7 +303,7 @@ fn docker_image(
                 names
             },
             index: o.index.clone(),
-            uncompressed,
+            sizes,
         });
     }
 
@@ -338,7 +343,7 @@ fn docker_image(
             ),
             names,
             index: None,
-            uncompressed: BTreeMap::new(),
+            sizes: BTreeMap::new(),
         });
     }
     let mut descriptors = Vec::with_capacity(layers.len());
@@ -371,7 +376,7 @@ fn docker_image(
         descriptor: Descriptor::new(media_type::OCI_MANIFEST, digest, bytes.len() as u64),
         names,
         index: None,
-        uncompressed,
+        sizes,
     })
 }
 
@@ -503,16 +508,30 @@ fn check_size(
     })
 }
 
-/// The uncompressed size of a layer: known when it was read uncompressed or
-/// decompressed on the way in; for gzip, what the trailer states (as a pull records it).
-fn uncompressed_size(c: &Collected<'_, '_>, blob: &Blob) -> Option<u64> {
-    if let Some((_, size)) = &blob.diff_id {
-        return Some(*size);
-    }
-    if blob.compression != Sniffed::Gzip {
-        return None;
-    }
-    c.ingest.store().gzip_isize(&blob.digest)
+/// What is known of a layer's sizes, as a pull records them. The tar stream's: known
+/// when it was read uncompressed or decompressed on the way in; for gzip, what the
+/// trailer states. Docker's: an uncompressed layer's headers are read (its contents
+/// skipped), a compressed layer up to [`crate::INSPECT_LIMIT`] is decompressed.
+fn layer_sizes(c: &Collected<'_, '_>, blob: &Blob) -> LayerSizes {
+    let store = c.ingest.store();
+    let tar = match &blob.diff_id {
+        Some((_, size)) => Some(*size),
+        None if blob.compression == Sniffed::Gzip => store.gzip_isize(&blob.digest),
+        None => None,
+    };
+    let content = match blob.compression {
+        Sniffed::Plain => store
+            .open_blob(&blob.digest)
+            .ok()
+            .and_then(|f| crate::plain_tar_content_size(f.into_parts().0).ok()),
+        _ if blob.size <= crate::INSPECT_LIMIT => store
+            .open_blob(&blob.digest)
+            .ok()
+            .and_then(|f| crate::inspect_layer(std::io::BufReader::new(f), false).ok())
+            .map(|f| f.content_size),
+        _ => None,
+    };
+    LayerSizes { tar, content }
 }
 
 /// The diff ID of a compressed blob already in the store, by decompressing it.

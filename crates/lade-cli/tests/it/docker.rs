@@ -254,6 +254,27 @@ fn docker_uses_lades_registry() {
     )
     .ok();
     assert_eq!(pulled_size.stdout, docker_size);
+    // What `docker save` writes, lade loads; `images` then shows the rows Docker shows.
+    let archive = t.path("docker-save.tar");
+    docker.ok(&["save", "-o", archive.to_str().unwrap(), &other]);
+    let third = t.path("third");
+    let lade_third = |args: &[&str]| {
+        Run::from(
+            Command::new(env!("CARGO_BIN_EXE_lade"))
+                .arg("--root")
+                .arg(&third)
+                .args(args)
+                .output()
+                .unwrap(),
+        )
+        .ok()
+    };
+    lade_third(&["load", "-q", "-i", archive.to_str().unwrap()]);
+    let row = "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}";
+    assert_eq!(
+        lade_third(&["images", "--format", row, &other]).stdout,
+        docker.ok(&["images", "--format", row, &other])
+    );
     // `docker manifest inspect` reads what lade serves.
     let m = docker.ok(&["manifest", "inspect", "--insecure", &other]);
     assert!(
