@@ -27,7 +27,7 @@ pub const INSPECT_LIMIT: u64 = 16 << 20;
 
 /// The content size (as Docker counts it) of an uncompressed tar, reading only its
 /// headers: the contents are skipped with seeks.
-pub fn plain_tar_content_size(file: std::fs::File) -> io::Result<u64> {
+pub fn plain_tar_content_size(file: impl Read + io::Seek) -> io::Result<u64> {
     let mut archive = tar::Archive::new(file);
     let mut total = 0;
     for entry in archive.entries_with_seek()? {

@@ -523,7 +523,7 @@ fn layer_sizes(c: &Collected<'_, '_>, blob: &Blob) -> LayerSizes {
         Sniffed::Plain => store
             .open_blob(&blob.digest)
             .ok()
-            .and_then(|f| crate::plain_tar_content_size(f.into_parts().0).ok()),
+            .and_then(|f| crate::plain_tar_content_size(f).ok()),
         _ if blob.size <= crate::INSPECT_LIMIT => store
             .open_blob(&blob.digest)
             .ok()
