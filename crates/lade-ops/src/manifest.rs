@@ -60,6 +60,28 @@ pub fn inspect(
     Ok(Inspected { top, parsed })
 }
 
+/// One image as Docker's `manifest inspect --verbose` shows it (its `ImageManifest`):
+/// `Ref`, `Descriptor`, `Raw` (the manifest's bytes in base64) and the manifest under
+/// `SchemaV2Manifest` or `OCIManifest`, in that order. `None` when the bytes are not JSON.
+pub fn verbose_object(reference: &str, descriptor: Value, bytes: &[u8]) -> Option<Value> {
+    use base64::Engine as _;
+    let doc: Value = serde_json::from_slice(bytes).ok()?;
+    let key = if descriptor["mediaType"] == lade_oci::media_type::DOCKER_MANIFEST {
+        "SchemaV2Manifest"
+    } else {
+        "OCIManifest"
+    };
+    let mut out = serde_json::Map::new();
+    out.insert("Ref".into(), json!(reference));
+    out.insert("Descriptor".into(), descriptor);
+    out.insert(
+        "Raw".into(),
+        json!(base64::engine::general_purpose::STANDARD.encode(bytes)),
+    );
+    out.insert(key.into(), doc);
+    Some(Value::Object(out))
+}
+
 /// Docker's `manifest inspect --verbose`: for an image, one object with `Ref`,
 /// `Descriptor` (platform from the config) and the manifest under `SchemaV2Manifest` or
 /// `OCIManifest`; for an index, an array of those, one per entry.
@@ -71,11 +93,6 @@ pub fn verbose(
 ) -> Result<Value, InspectError> {
     let entry =
         |r: String, m: &FetchedManifest, platform: Option<Value>| -> Result<Value, InspectError> {
-            let doc: Value =
-                serde_json::from_slice(&m.bytes).map_err(|e| InspectError::Invalid {
-                    reference: r.clone(),
-                    reason: e.to_string(),
-                })?;
             let mut descriptor = json!({
                 "mediaType": m.media_type,
                 "digest": m.digest.to_string(),
@@ -84,16 +101,10 @@ pub fn verbose(
             if let Some(p) = platform {
                 descriptor["platform"] = p;
             }
-            let key = if m.media_type == lade_oci::media_type::DOCKER_MANIFEST {
-                "SchemaV2Manifest"
-            } else {
-                "OCIManifest"
-            };
-            let mut out = serde_json::Map::new();
-            out.insert("Ref".into(), json!(r));
-            out.insert("Descriptor".into(), descriptor);
-            out.insert(key.into(), doc);
-            Ok(Value::Object(out))
+            verbose_object(&r, descriptor, &m.bytes).ok_or_else(|| InspectError::Invalid {
+                reference: r.clone(),
+                reason: "the manifest is not JSON".into(),
+            })
         };
     let config_platform = |m: &lade_oci::ImageManifest| -> Option<Value> {
         let bytes = rt

@@ -11,7 +11,7 @@ use lade_ops::manifest_list::{self, Annotation, ListProgress};
 use lade_reference::Reference;
 use lade_store::{ListEntry, ManifestList, Store};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::pull::Remote;
 use crate::cli::{
@@ -130,17 +130,12 @@ fn local_list(settings: &Settings, name: &str) -> anyhow::Result<Option<Manifest
     Ok(Store::open(&settings.root)?.manifest_list(&list.to_string())?)
 }
 
-/// An entry of a local list as Docker's `--verbose` shows it: `Ref`, `Descriptor`
-/// (with the annotated platform) and the manifest under `SchemaV2Manifest` or
-/// `OCIManifest`.
+/// An entry of a local list as Docker's `--verbose` shows it (see
+/// [`lade_ops::manifest::verbose_object`]), its descriptor with the annotated platform.
 fn verbose_entry(e: &ListEntry) -> Value {
-    let doc: Value = serde_json::from_str(&e.manifest).unwrap_or(Value::Null);
-    let key = if e.descriptor.media_type == lade_oci::media_type::DOCKER_MANIFEST {
-        "SchemaV2Manifest"
-    } else {
-        "OCIManifest"
-    };
-    json!({"Ref": e.source, "Descriptor": e.descriptor, key: doc})
+    let descriptor = serde_json::to_value(&e.descriptor).unwrap_or(Value::Null);
+    lade_ops::manifest::verbose_object(&e.source, descriptor, e.manifest.as_bytes())
+        .unwrap_or(Value::Null)
 }
 
 /// `manifest inspect LIST IMAGE`: one image of a local list, as Docker prints it (the

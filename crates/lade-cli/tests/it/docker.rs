@@ -275,6 +275,14 @@ fn docker_uses_lades_registry() {
         lade_third(&["images", "--format", row, &other]).stdout,
         docker.ok(&["images", "--format", row, &other])
     );
+    // `lade manifest inspect -v` prints what `docker manifest inspect -v` prints.
+    let docker_v = docker.ok(&["manifest", "inspect", "--insecure", "-v", &other]);
+    let lade_v = t.run(&["manifest", "inspect", "-v", &other]).ok().stdout;
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&lade_v).unwrap(),
+        serde_json::from_str::<serde_json::Value>(&docker_v).unwrap(),
+        "lade:\n{lade_v}\ndocker:\n{docker_v}"
+    );
     // `docker manifest inspect` reads what lade serves.
     let m = docker.ok(&["manifest", "inspect", "--insecure", &other]);
     assert!(

@@ -289,7 +289,8 @@ fn inspect_with_two_names_shows_one_image_of_a_local_list() {
             .stdout,
     );
     let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
-    assert_eq!(keys, ["Ref", "Descriptor", "OCIManifest"]);
+    assert_eq!(keys, ["Ref", "Descriptor", "Raw", "OCIManifest"]);
+    assert_eq!(v["Raw"], base64(&arm_bytes));
     assert_eq!(v["Ref"], arm_image);
     assert_eq!(
         v["Descriptor"],

@@ -453,7 +453,8 @@ fn manifest_inspect_shows_what_the_registry_serves() {
     assert_eq!(entries.len(), 2);
     for (entry, (img, arch)) in entries.iter().zip([(&amd, "amd64"), (&arm, "arm64")]) {
         let keys: Vec<&String> = entry.as_object().unwrap().keys().collect();
-        assert_eq!(keys, ["Ref", "Descriptor", "OCIManifest"]);
+        assert_eq!(keys, ["Ref", "Descriptor", "Raw", "OCIManifest"]);
+        assert_eq!(entry["Raw"], base64(&img.manifest));
         assert_eq!(entry["Ref"], reg.image(&format!("multi@{}", img.digest())));
         assert_eq!(
             entry["Descriptor"],
