@@ -27,6 +27,7 @@ mod export;
 mod inspect;
 mod load;
 mod path;
+mod pgzip;
 mod save;
 mod unpack;
 
@@ -38,5 +39,6 @@ pub use inspect::{
     INSPECT_LIMIT, LayerFacts, entry_content_size, inspect_layer, plain_tar_content_size,
 };
 pub use load::{LoadOptions, LoadedImage, METADATA_LIMIT, METADATA_TOTAL_LIMIT, load, load_dir};
+pub use pgzip::{BLOCK as GZIP_BLOCK, gzip_parallel};
 pub use save::{ANNOTATION_IMAGE_NAME, Format, SaveImage, SavePlan};
 pub use unpack::{ImageLayer, Skipped, Unpacked, image_layers, unpack, unpack_layer};

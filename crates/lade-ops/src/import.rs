@@ -6,7 +6,7 @@
 //! second thread gzips the same bytes into a blob writer that hashes them again as they
 //! reach the disk. Memory stays bounded by a few chunks in flight, whatever the size.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::sync::mpsc;
 
 use lade_oci::{
@@ -193,16 +193,16 @@ fn write_layer(
     let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT);
     std::thread::scope(|scope| {
         let compressor = scope.spawn(move || -> Result<BlobWriter, io::Error> {
-            let mut gz = flate2::write::GzEncoder::new(
+            // Every core compresses: gzip is most of an import's work.
+            let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+            lade_archive::gzip_parallel(
+                rx,
                 io::BufWriter::with_capacity(CHUNK, writer),
-                flate2::Compression::new(level.min(9)),
-            );
-            for chunk in rx {
-                gz.write_all(&chunk)?;
-            }
-            gz.finish()?
-                .into_inner()
-                .map_err(io::IntoInnerError::into_error)
+                level,
+                threads,
+            )?
+            .into_inner()
+            .map_err(io::IntoInnerError::into_error)
         });
         let read_result = read_tar(input, tx);
         // A failed write (a full disk) is the cause when both sides failed: the reader
