@@ -6,16 +6,18 @@
 #
 #   bench/run.sh [--quick | --full] [--out FILE] [--note TEXT] [--keep] [--no-build]
 #
-#   --quick   (default) a 256 MiB image of 8 layers, 5,000 small files, 3 runs each
-#   --full    a 1 GiB image of 8 layers, 20,000 small files, 5 runs each, podman and
-#             Docker as extra peers when they install and run here
+#   --quick   (default) a 256 MiB image of 8 layers, 5,000 small files, a store of 1,000
+#             images, 3 runs each
+#   --full    a 1 GiB image of 8 layers, 20,000 small files, a store of 10,000 images,
+#             5 runs each, podman and Docker as extra peers when they install and run here
 #   --out     where the markdown goes (default docs/BENCHMARKS.md)
 #   --note    a sentence added under the table (e.g. that the machine was shared)
 #   --keep    keep the work directory (target/bench/run) for a look afterwards
 #   --no-build  use the lade and lade-bench already in target/release
 #
-# BENCH_LAYER_MIB, BENCH_FILES, BENCH_RUNS and BENCH_WRK_SECS override the mode's sizes
-# (for trying the script out on tiny inputs).
+# BENCH_LAYER_MIB, BENCH_FILES, BENCH_RUNS, BENCH_WRK_SECS and BENCH_IMAGES override the
+# mode's sizes (for trying the script out on tiny inputs); BENCH_PEER_IMAGES the size of
+# the store podman and Docker get (default 1,000: loading is slow in both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -25,7 +27,7 @@ quote() { # a word as a shell would need it typed
 }
 command_line="bench/run.sh"
 for a in "$@"; do command_line="$command_line $(quote "$a")"; done
-for v in BENCH_LAYER_MIB BENCH_FILES BENCH_RUNS BENCH_WRK_SECS; do
+for v in BENCH_LAYER_MIB BENCH_FILES BENCH_RUNS BENCH_WRK_SECS BENCH_IMAGES BENCH_PEER_IMAGES; do
   if [ -n "${!v:-}" ]; then command_line="$v=${!v} $command_line"; fi
 done
 
@@ -38,22 +40,27 @@ while [ $# -gt 0 ]; do
     --note) note=$2; shift ;;
     --keep) keep=1 ;;
     --no-build) build=0 ;;
-    -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
 done
 if [ "$mode" = full ]; then
-  layer_mib=128 files=20000 runs=5 wrk_secs=10
+  layer_mib=128 files=20000 runs=5 wrk_secs=10 many_n=10000
 else
-  layer_mib=32 files=5000 runs=3 wrk_secs=3
+  layer_mib=32 files=5000 runs=3 wrk_secs=3 many_n=1000
 fi
 layer_mib=${BENCH_LAYER_MIB:-$layer_mib}
 files=${BENCH_FILES:-$files}
 runs=${BENCH_RUNS:-$runs}
 wrk_secs=${BENCH_WRK_SECS:-$wrk_secs}
+many_n=${BENCH_IMAGES:-$many_n}
+peer_n=${BENCH_PEER_IMAGES:-1000}
+if [ "$peer_n" -gt "$many_n" ]; then peer_n=$many_n; fi
+if [ "$many_n" -lt 12 ] || [ "$peer_n" -lt 12 ]; then
+  echo "bench/run.sh: BENCH_IMAGES and BENCH_PEER_IMAGES must be at least 12" >&2; exit 2
+fi
 layers=8
-big_bytes=$((layers * layer_mib * 1024 * 1024))
 
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 say() { printf '\n== %s\n' "$*" >&2; }
@@ -99,7 +106,9 @@ if [ $build = 1 ]; then
   say "building lade and lade-bench (release)"
   cargo build --release --locked -p lade-cli -p lade-bench >&2
 fi
-[ -x "$lade" ] && [ -x "$lb" ] || { echo "bench/run.sh: $lade or $lb is missing: build them first" >&2; exit 1; }
+if [ ! -x "$lade" ] || [ ! -x "$lb" ]; then
+  echo "bench/run.sh: $lade or $lb is missing: build them first" >&2; exit 1
+fi
 lade_built=$(date -u -r "$lade" +%Y-%m-%dT%H:%MZ)
 
 # ---------------------------------------------------------------------------------------
@@ -147,7 +156,7 @@ case $arch in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
 
 # make_image NAME LAYER_TAR... : an OCI layout in $inputs/NAME tagged "1", layers gzip -1
 make_image() {
-  local name=$1 dir=$inputs/$1 tarball line diff blob size
+  local dir=$inputs/$1 tarball line diff blob size
   shift
   local layers_json="[]" diffs_json="[]"
   rm -rf "$dir"
@@ -199,13 +208,16 @@ if [ ! -f "$inputs/done" ]; then
   for i in $(seq 1 $layers); do ln "$inputs/data/$i/layer-$i.bin" "$inputs/all/"; done
   deterministic_tar "$inputs/all" "$inputs/big.tar"
   note "$files files of 4 KiB in 100 directories"
+  per_dir=$((files / 100)) # whole files in each directory
   for d in $(seq 100 199); do
     mkdir "$inputs/tree/d$d"
-    random_bytes "$d" $((files / 100 * 4096)) | (cd "$inputs/tree/d$d" && split -b 4096 -a 4 -d - f)
+    random_bytes "$d" $((per_dir * 4096)) | (cd "$inputs/tree/d$d" && split -b 4096 -a 4 -d - f)
   done
   deterministic_tar "$inputs/tree" "$inputs/small.tar"
   note "OCI layouts: big (8 layers), small (1 layer)"
-  make_image big $(for i in $(seq 1 $layers); do echo "$inputs/layer-$i.tar"; done)
+  big_tars=()
+  for i in $(seq 1 $layers); do big_tars+=("$inputs/layer-$i.tar"); done
+  make_image big "${big_tars[@]}"
   make_image small "$inputs/small.tar"
   rm -rf "$inputs/all" "$inputs/tree" "$inputs"/layer-*.tar
   touch "$inputs/done"
@@ -352,6 +364,7 @@ copy_row_big=$last_stats
 op_loop() { CMD=("$lb" loopback "$big_blob_bytes"); }
 measure refs "loopback TCP, one connection" floor "$big_blob_bytes" op_loop
 loop_row=$last_stats
+# shellcheck disable=SC2016 # $0 and $f are the inner shell's
 op_gunzip() { CMD=(sh -c 'for f; do "$0" gunzip "$f" /dev/null; done' "$lb" "${big_layers[@]}"); }
 measure refs "gunzip (flate2/zlib-rs)" floor "$big_blob_bytes" op_gunzip
 gunzip_row=$last_stats
@@ -558,6 +571,195 @@ measure "$g" "skopeo copy oci: docker:// $skopeo_version" peer "$big_blob_bytes"
 copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
 
 # ---------------------------------------------------------------------------------------
+# save, load and export (issue 7), on the big image and the small-files image. lade saves
+# from the store that pushed; skopeo copies from the OCI layout in the inputs; podman and
+# Docker save what they pulled from distribution beforehand (untimed). Every tool then
+# loads the archive lade wrote, into an empty store each run.
+"$lade" --root "$run/store" pull -q "$dist_src/bench/small:1" >>"$log" 2>&1 ||
+  note "lade pull of the small image into the store failed (see $log)"
+save_ref="" save_name="" load_tar=""
+op_save_lade_pre() { rm -f "$run/save-lade.tar"; }
+op_save_lade() { CMD=("$lade" --root "$run/store" save -q -o "$run/save-lade.tar" "$save_ref"); }
+op_save_skopeo_pre() { rm -f "$run/save-peer.tar"; }
+op_save_skopeo() { CMD=(skopeo copy -q "oci:$inputs/$save_name:1" "docker-archive:$run/save-peer.tar:bench/$save_name:1"); }
+op_save_skopeo_post() { ls -l "$run/save-peer.tar"; rm -f "$run/save-peer.tar"; }
+op_save_podman_pre() { op_save_skopeo_pre; }
+op_save_podman() { CMD=(podman --root "$run/podman/root" --runroot "$run/podman/run"
+  --storage-driver "$podman_driver" save -q -o "$run/save-peer.tar" "$save_ref"); }
+op_save_podman_post() { op_save_skopeo_post; }
+op_save_docker_pre() { op_save_skopeo_pre; }
+op_save_docker() { CMD=(docker -H "unix://$run/docker.sock" save -o "$run/save-peer.tar" "$save_ref"); }
+op_save_docker_post() { op_save_skopeo_post; }
+op_load_lade_pre() { rm -rf "$run/load"; }
+op_load_lade() { CMD=("$lade" --root "$run/load" load -q -i "$load_tar"); }
+op_load_skopeo_pre() { rm -rf "$run/load"; mkdir -p "$run/load"; }
+op_load_skopeo() { CMD=(skopeo copy -q "docker-archive:$load_tar" "oci:$run/load:1"); }
+op_load_podman_pre() { rm -rf "$run/podman"; }
+op_load_podman() { CMD=(podman --root "$run/podman/root" --runroot "$run/podman/run"
+  --storage-driver "$podman_driver" load -q -i "$load_tar"); }
+op_load_docker_pre() { docker_ rmi -f "$save_ref" >/dev/null 2>&1 || true; }
+op_load_docker() { CMD=(docker -H "unix://$run/docker.sock" load -q -i "$load_tar"); }
+op_export_lade_pre() { rm -f "$run/export.tar"; }
+op_export_lade() { CMD=("$lade" --root "$run/store" image export -q -o "$run/export.tar" "$save_ref"); }
+op_export_lade_post() { ls -l "$run/export.tar"; rm -f "$run/export.tar"; }
+op_copy_small_pre() { op_copy_pre; }
+op_copy_small() { CMD=("$lb" copy "${small_layers[@]}" "$run/copy"); }
+op_copy_small_post() { op_copy_post; }
+small_manifest=$(jq -r '.manifests[0].digest' "$inputs/small/index.json")
+small_layers=()
+for d in $(jq -r '.layers[].digest' "$inputs/small/blobs/sha256/${small_manifest#sha256:}"); do
+  small_layers+=("$inputs/small/blobs/sha256/${d#sha256:}")
+done
+save_group() { # save_group NAME BYTES LABEL: save, load and export groups for one image
+  save_name=$1 save_ref=$dist_src/bench/$1:1
+  local copy_row_this
+  local podman_has=0 docker_has=0
+  if [ "$want_podman" = 1 ] && podman_ pull -q --tls-verify=false "$save_ref" >>"$log" 2>&1; then podman_has=1; fi
+  if [ -n "$dockerd_pid" ] && docker_ pull -q "$save_ref" >>"$log" 2>&1; then docker_has=1; fi
+  g="save the $3 to a docker-archive"
+  say "$g"
+  measure "$g" "lade save -o" lade "$2" op_save_lade
+  measure "$g" "skopeo copy oci: docker-archive: $skopeo_version" peer "$2" op_save_skopeo
+  if [ $podman_has = 1 ]; then measure "$g" "podman save -o ($podman_driver)" peer "$2" op_save_podman; fi
+  if [ $docker_has = 1 ]; then
+    RSS_PID=$dockerd_pid RSS_FROM=dockerd
+    measure "$g" "docker save -o ($docker_driver)" peer "$2" op_save_docker
+    RSS_PID="" RSS_FROM=""
+  fi
+  if [ "$1" = big ]; then
+    copy_row_this=$copy_row_big
+    copy_row "$g" "copy on the same disk, fsync" "$copy_row_this"
+  else
+    measure "$g" "copy on the same disk, fsync" floor "$2" op_copy_small
+    copy_row_this=$last_stats
+  fi
+  if [ ! -s "$run/save-lade.tar" ]; then note "no archive from lade save: load skipped"; return 0; fi
+  load_tar=$run/save-$1.tar
+  mv "$run/save-lade.tar" "$load_tar"
+  local load_bytes
+  load_bytes=$(stat -c %s "$load_tar")
+  g="load the $3 from lade's docker-archive ($((load_bytes / 1048576)) MiB) into an empty store"
+  say "$g"
+  measure "$g" "lade load -i" lade "$load_bytes" op_load_lade
+  measure "$g" "skopeo copy docker-archive: oci: $skopeo_version" peer "$load_bytes" op_load_skopeo
+  if [ "$want_podman" = 1 ]; then measure "$g" "podman load -i ($podman_driver)" peer "$load_bytes" op_load_podman; fi
+  if [ -n "$dockerd_pid" ]; then
+    RSS_PID=$dockerd_pid RSS_FROM=dockerd
+    measure "$g" "docker load -i ($docker_driver)" peer "$load_bytes" op_load_docker
+    RSS_PID="" RSS_FROM=""
+  fi
+  copy_row "$g" "copy on the same disk, fsync" "$copy_row_this"
+  rm -rf "$run/load" "$run/podman" "$load_tar"
+  if [ -n "$dockerd_pid" ]; then docker_ rmi -f "$save_ref" >>"$log" 2>&1 || true; fi
+  g="export the filesystem of the $3 as one tar"
+  say "$g"
+  measure "$g" "lade image export -o" lade "$2" op_export_lade
+  copy_row "$g" "copy on the same disk, fsync" "$copy_row_this"
+  if [ "$1" = big ]; then copy_row "$g" "gunzip (flate2/zlib-rs)" "$gunzip_row"; fi
+}
+save_group big "$big_blob_bytes" "$big_label"
+save_group small "$small_blob_bytes" "$small_label"
+
+# ---------------------------------------------------------------------------------------
+# A store of many images (issue 6): `lade-bench many-images N` writes one docker-archive
+# of N images that share a base layer and one of 10 middle layers, each with a top layer
+# and a config of its own; every tool loads it (timed once, as a row of its own) and then
+# lists and changes its store. lade runs on $many_n images; podman and Docker on
+# $peer_n (loading is slow in both: see bench/README.md), and lade again on that many so
+# that each group compares the same store.
+many_tool="" many_dir=""
+many_cmd() { # many_cmd ARGS...: CMD=(the tool under test on its store, ARGS...)
+  case $many_tool in
+    lade) CMD=("$lade" --root "$many_dir" "$@") ;;
+    podman) CMD=(podman --root "$run/podman/root" --runroot "$run/podman/run" --storage-driver "$podman_driver" "$@") ;;
+    docker) CMD=(docker -H "unix://$run/docker.sock" "$@") ;;
+  esac
+}
+many_do() { many_cmd "$@"; "${CMD[@]}"; } # untimed, in the hooks
+to_null() { CMD=(sh -c 'exec "$@" >/dev/null' sh "${CMD[@]}"); } # listing output to /dev/null
+many_tar="" many_n_now=0
+op_many_load_pre() {
+  case $many_tool in
+    lade) rm -rf "$many_dir" ;;
+    podman) rm -rf "$run/podman" ;;
+    docker) docker_ image prune -af ;;
+  esac
+}
+op_many_load() { many_cmd load -q -i "$many_tar"; to_null; }
+op_many_images() { many_cmd images; to_null; }
+op_many_digests() { many_cmd images --digests; to_null; }
+op_many_filter() { many_cmd images --filter 'reference=bench/img-1*'; to_null; }
+op_many_df() { many_cmd system df -v; to_null; }
+op_many_tag() { many_cmd tag bench/img-1:1 "bench/tagged:$1"; }
+op_many_tag_post() { many_do rmi "bench/tagged:$1"; }
+op_many_rmi_pre() { many_do tag bench/img-1:1 "bench/untag:$1"; }
+op_many_rmi() { many_cmd rmi "bench/untag:$1"; }
+op_many_prune_pre() { # moves 10 tags onto img-0's image: their own images become dangling
+  local k
+  for k in $(seq 0 9); do
+    many_do tag bench/img-0:1 "bench/img-$((2 + (($1 - 1) * 10 + k) % (many_n_now - 2))):1" || return 1
+  done
+}
+op_many_prune() { many_cmd image prune -f; }
+many_ops=(
+  "images|op_many_images|list: images"
+  "images --digests|op_many_digests|list: images --digests"
+  "images --filter reference=|op_many_filter|list: images --filter reference='bench/img-1*' (@MATCH@ images)"
+  "system df -v|op_many_df|system df -v"
+  "tag|op_many_tag|tag one image"
+  "rmi|op_many_rmi|rmi one tag (the image keeps another)"
+  "image prune -f|op_many_prune|image prune -f (10 dangling images)"
+)
+many_tool_label() { # many_tool_label TOOL VERB
+  case $1 in
+    lade) echo "lade $2" ;;
+    podman) echo "podman $2 ($podman_driver)" ;;
+    docker) echo "docker $2 ($docker_driver)" ;;
+  esac
+}
+many_measure() { # many_measure GROUP TOOL VERB OP
+  many_tool=$2
+  if [ "$2" = docker ]; then RSS_PID=$dockerd_pid RSS_FROM=dockerd; fi
+  measure "$1" "$(many_tool_label "$2" "$3")" "$([ "$2" = lade ] && echo lade || echo peer)" 0 "$4"
+  RSS_PID="" RSS_FROM=""
+}
+peer_load_ms=() # "tool ms-per-image" as measured, for the note under the table
+many_group() { # many_group N TOOL...: load N images into each TOOL, then time the operations
+  local n=$1 t spec verb op what saved_runs=$runs
+  shift
+  many_n_now=$n many_tar=$run/many-$n.tar many_dir=$run/many-$n
+  "$lb" many-images "$n" "$many_tar" >>"$log"
+  g="load $n images from one docker-archive into an empty store (once)"
+  say "$g"
+  runs=1
+  for t in "$@"; do
+    many_measure "$g" "$t" "load -i" op_many_load
+    if [ "$t" != lade ]; then
+      peer_load_ms+=("$t $(awk -v s="${last_stats##*	}" -v n="$n" 'BEGIN { split(s, a, " "); printf "%.0f", a[1] * 1000 / n }')")
+    fi
+  done
+  runs=$saved_runs
+  for spec in "${many_ops[@]}"; do
+    IFS='|' read -r verb op what <<<"$spec"
+    what=${what//@MATCH@/$(seq 0 $((n - 1)) | grep -c '^1')}
+    g="$what, on a store of $n images"
+    say "$g"
+    for t in "$@"; do many_measure "$g" "$t" "$verb" "$op"; done
+  done
+  rm -rf "$many_dir" "$many_tar"
+}
+many_peers=()
+if [ "$want_podman" = 1 ]; then many_peers+=(podman); fi
+if [ -n "$dockerd_pid" ]; then many_peers+=(docker); fi
+if [ ${#many_peers[@]} -gt 0 ] && [ "$peer_n" != "$many_n" ]; then
+  many_group "$peer_n" lade "${many_peers[@]}"
+  many_group "$many_n" lade
+else
+  many_group "$many_n" lade "${many_peers[@]}"
+fi
+rm -rf "$run/podman"
+
+# ---------------------------------------------------------------------------------------
 say "writing $out"
 fmt_time() { awk -v s="$1" 'BEGIN { if (s < 1) printf "%.0f ms", s * 1000; else printf "%.2f s", s }'; }
 table() {
@@ -615,7 +817,7 @@ mkdir -p "$(dirname "$out")"
   echo "marked *floor* are the physical references, measured on the same files and disk"
   echo "with the same crates lade uses; lade's ratio to them says how close it is to the limit."
   echo
-  echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, $runs runs, wrk ${wrk_secs}s)"
+  echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, a store of $many_n images, $runs runs, wrk ${wrk_secs}s)"
   echo "- lade: $rev, built with \`cargo build --release\` at $lade_built"
   echo "- machine: $(nproc) CPUs ($cpu), $mem RAM, Linux $(uname -r), disk $disk ($fstype)"
   echo "- load average at start: $load_start; at end: $load_end"
@@ -636,6 +838,29 @@ mkdir -p "$(dirname "$out")"
   echo "  to a registry started on empty storage each run, so no blob can be skipped or mounted."
   echo "- The import rows compare \`lade import\` of a plain tarball with what it must do at"
   echo "  least: sha256 of the tar, gzip -1, sha256 of the result, write and fsync."
+  echo "- save: each tool writes a docker-archive of the image it holds (lade its store, skopeo"
+  echo "  the OCI layout of the inputs, podman and Docker what they pulled before, untimed);"
+  echo "  lade keeps the layers gzip'd as stored; skopeo, podman and Docker write them"
+  echo "  uncompressed (a gunzip, or a tar of the unpacked layer, each)."
+  echo "  load: every tool reads the archive lade saved, into an empty store each run (Docker:"
+  echo "  the image removed before each run). export: the image's filesystem as one plain tar."
+  echo "- The store rows: \`lade-bench many-images N\` writes one docker-archive of N images"
+  echo "  (\`bench/img-0:1\`…), each with a 64 KiB base layer all share, one of 10 middle"
+  echo "  layers, a top layer and a config of its own; each tool loads it once (the *load*"
+  echo "  row), then each operation runs $runs times; listings go to /dev/null. \`tag\` adds"
+  echo "  a tag (removed after, untimed); \`rmi\` removes a tag added before (untimed);"
+  echo "  before each \`image prune\`, 10 tags are moved onto another image, which leaves"
+  echo "  their images dangling. Docker's RSS is dockerd's peak since it started."
+  if [ ${#peer_load_ms[@]} -gt 0 ] && [ "$peer_n" != "$many_n" ]; then
+    rates="" est=""
+    for x in "${peer_load_ms[@]}"; do
+      rates="$rates${rates:+, }${x% *} ${x#* } ms per image"
+      est="$est${est:+, }${x% *} ~$((${x#* } * many_n / 60000)) min"
+    done
+    echo "- podman and Docker got a store of $peer_n images (BENCH_PEER_IMAGES), lade one of"
+    echo "  $many_n as well: loading took $rates here, so $many_n images would"
+    echo "  take $est (at least: loading slows as their stores grow)."
+  fi
   if [ "$mode" = full ] && [ "$want_podman" = 0 ]; then echo "- podman was skipped: it did not install or could not pull here (see the log)."; fi
   if [ "$mode" = full ] && [ "$want_docker" = 1 ] && [ -z "$dockerd_pid" ]; then echo "- Docker was skipped: dockerd did not start or could not pull here."; fi
   if [ "$mode" = full ] && [ "$want_docker" = 0 ]; then echo "- Docker was skipped: docker.io did not install."; fi
