@@ -208,16 +208,7 @@ fn a_full_disk_fails_cleanly() {
         let lade = |args: &[&str], stdin: &[u8]| {
             let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lade"));
             c.arg("--root").arg(&root).args(args);
-            let mut child = c
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut i = child.stdin.take().unwrap();
-            let _ = std::io::Write::write_all(&mut i, stdin);
-            drop(i);
-            Run::from(child.wait_with_output().unwrap())
+            run_with_stdin(c, stdin)
         };
         lade(
             &["import", "-", "fits"],

@@ -139,16 +139,7 @@ fn docker_uses_lades_registry() {
     let lade_env = |args: &[&str], stdin: &[u8]| {
         let mut c = t.lade();
         c.env("DOCKER_CONFIG", &creds).args(args);
-        let mut child = c
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut i = child.stdin.take().unwrap();
-        let _ = std::io::Write::write_all(&mut i, stdin);
-        drop(i);
-        Run::from(child.wait_with_output().unwrap())
+        run_with_stdin(c, stdin)
     };
     lade_env(
         &["login", "-u", "ci", "--password-stdin", &reg.host],

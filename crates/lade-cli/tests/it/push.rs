@@ -107,22 +107,14 @@ impl Env {
 
 /// Runs lade (with `stdin` when given) and checks that the password, plain or in a Basic
 /// header, shows nowhere in what it printed.
-fn run(mut cmd: Command, stdin: Option<&[u8]>) -> Run {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut input = child.stdin.take().unwrap();
-    let _ = input.write_all(stdin.unwrap_or_default());
-    drop(input);
-    let run = Run::from(child.wait_with_output().unwrap());
+fn run(cmd: Command, stdin: Option<&[u8]>) -> Run {
+    let shown = format!("{cmd:?}");
+    let run = run_with_stdin(cmd, stdin.unwrap_or_default());
     let basic = base64(format!("{USER}:{PASSWORD}").as_bytes());
     for (what, text) in [("stdout", &run.stdout), ("stderr", &run.stderr)] {
         assert!(
             !text.contains(PASSWORD) && !text.contains(&basic),
-            "the password leaked on {what} of {cmd:?}:\n{text}"
+            "the password leaked on {what} of {shown}:\n{text}"
         );
     }
     run

@@ -8,7 +8,6 @@
 //! directory; the credential store (`$DOCKER_CONFIG/config.json`) alone holds the
 //! password, and only until `lade logout`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -47,15 +46,8 @@ impl Env {
             .env("DOCKER_CONFIG", self.t.path("docker"))
             .env("HOME", self.t.path("home"))
             .env("REGISTRY_AUTH_FILE", self.t.path("auth.json"))
-            .env("XDG_RUNTIME_DIR", self.t.path("run"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = c.spawn().unwrap();
-        let mut input = child.stdin.take().unwrap();
-        let _ = input.write_all(stdin);
-        drop(input);
-        let run = Run::from(child.wait_with_output().unwrap());
+            .env("XDG_RUNTIME_DIR", self.t.path("run"));
+        let run = run_with_stdin(c, stdin);
         let what = format!("lade {}", args.join(" "));
         self.printed
             .push((format!("{what} (stdout)"), run.stdout.clone()));

@@ -39,19 +39,9 @@ impl TestRoot {
     }
 
     pub fn run_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
-        let mut child = self
-            .lade()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn lade");
-        let mut input = child.stdin.take().expect("stdin");
-        // The child may stop reading early (bad input); that is not the test's failure.
-        let _ = input.write_all(stdin);
-        drop(input);
-        Run::from(child.wait_with_output().expect("wait for lade"))
+        let mut cmd = self.lade();
+        cmd.args(args);
+        run_with_stdin(cmd, stdin)
     }
 
     /// Every file under the store with its content, to prove a failed command changed nothing.
@@ -61,6 +51,21 @@ impl TestRoot {
         out.sort();
         out
     }
+}
+
+/// Runs `cmd` with `stdin` on its standard input, capturing its output.
+pub fn run_with_stdin(mut cmd: Command, stdin: &[u8]) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn lade");
+    let mut input = child.stdin.take().expect("stdin");
+    // The child may stop reading early (bad input); that is not the test's failure.
+    let _ = input.write_all(stdin);
+    drop(input);
+    Run::from(child.wait_with_output().expect("wait for lade"))
 }
 
 fn walk(base: &Path, dir: &Path, out: &mut Vec<(String, Vec<u8>)>) {

@@ -50,16 +50,7 @@ fn lade_as(t: &TestRoot, who: &str, args: &[&str], stdin: &[u8]) -> Run {
     };
     c.arg("--root").arg(root).env_remove("LADE_ROOT");
     c.env("DOCKER_CONFIG", &dir).args(args);
-    let mut child = c
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut i = child.stdin.take().unwrap();
-    let _ = std::io::Write::write_all(&mut i, stdin);
-    drop(i);
-    Run::from(child.wait_with_output().unwrap())
+    run_with_stdin(c, stdin)
 }
 
 #[test]
