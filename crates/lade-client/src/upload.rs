@@ -101,8 +101,35 @@ impl Registry {
     /// where the upload stands (`GET` on the session) and the upload goes on from there,
     /// because some registries append a repeated chunk whatever its `Content-Range`
     /// says. A session the registry lost, or an upload it refused to complete because
-    /// its content came out wrong, starts over once in a new session.
+    /// its content came out wrong, starts over once in a new session — unless the blob
+    /// is there already: a registry that stored it and lost its answer (a dropped
+    /// connection) then has no session for the retried request, and the upload did its
+    /// job.
     pub async fn upload_blob(
+        &self,
+        repo: &str,
+        location: String,
+        digest: &Digest,
+        path: &Path,
+        size: u64,
+        sent: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<(), ClientError> {
+        match self
+            .upload_blob_once(repo, location, digest, path, size, sent)
+            .await
+        {
+            Err(e)
+                if e.api_code() == Some("BLOB_UPLOAD_UNKNOWN")
+                    && matches!(self.head_blob(repo, digest).await, Ok(Some(_))) =>
+            {
+                sent(size);
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn upload_blob_once(
         &self,
         repo: &str,
         location: String,
@@ -129,22 +156,57 @@ impl Registry {
             .upload_chunks(&scope, location, digest, path, size, sent)
             .await
         {
-            Err(e)
-                if matches!(
-                    e.api_code(),
-                    Some("BLOB_UPLOAD_UNKNOWN" | "DIGEST_INVALID" | "BLOB_UPLOAD_INVALID")
-                ) =>
-            {
-                sent(0);
-                let fresh = self.start_upload(repo).await?;
-                self.upload_chunks(&scope, fresh, digest, path, size, sent)
-                    .await
-            }
-            other => other,
+            Chunked::Done => return Ok(()),
+            Chunked::Failed(e) => match e.api_code() {
+                Some("BLOB_UPLOAD_UNKNOWN") if self.head_blob(repo, digest).await?.is_some() => {
+                    return Ok(());
+                }
+                // Distribution answers BLOB_UPLOAD_INVALID to a PATCH that does not
+                // start where it stands.
+                Some("BLOB_UPLOAD_UNKNOWN" | "DIGEST_INVALID" | "BLOB_UPLOAD_INVALID") => {}
+                _ => return Err(e),
+            },
+            Chunked::Restart => {}
+        }
+        sent(0);
+        let fresh = self.start_upload(repo).await?;
+        match self
+            .upload_chunks(&scope, fresh, digest, path, size, sent)
+            .await
+        {
+            Chunked::Done => Ok(()),
+            Chunked::Failed(e) => Err(e),
+            Chunked::Restart => Err(ClientError::Protocol {
+                url: format!("/v2/{repo}/blobs/uploads/"),
+                reason: format!(
+                    "the registry kept more bytes of {digest} than the blob has, twice"
+                ),
+            }),
         }
     }
 
     async fn upload_chunks(
+        &self,
+        scope: &str,
+        location: String,
+        digest: &Digest,
+        path: &Path,
+        size: u64,
+        sent: &(dyn Fn(u64) + Send + Sync),
+    ) -> Chunked {
+        match self
+            .send_chunks(scope, location, digest, path, size, sent)
+            .await
+        {
+            Ok(true) => Chunked::Done,
+            Ok(false) => Chunked::Restart,
+            Err(e) => Chunked::Failed(e),
+        }
+    }
+
+    /// The chunks and the final PUT; `Ok(false)` when the session went wrong beyond
+    /// repair (the registry kept more bytes than the blob has).
+    async fn send_chunks(
         &self,
         scope: &str,
         mut location: String,
@@ -152,7 +214,7 @@ impl Registry {
         path: &Path,
         size: u64,
         sent: &(dyn Fn(u64) + Send + Sync),
-    ) -> Result<(), ClientError> {
+    ) -> Result<bool, ClientError> {
         let mut offset = 0u64;
         let mut failures = 0;
         while offset < size {
@@ -203,11 +265,7 @@ impl Registry {
                 if offset > size {
                     // More than the blob: the registry kept repeated bytes. The final
                     // PUT would fail on the digest; start over instead.
-                    return Err(ClientError::Api(crate::error::ApiError {
-                        status: StatusCode::BAD_REQUEST.as_u16(),
-                        code: "BLOB_UPLOAD_INVALID".into(),
-                        message: format!("the registry holds {offset} bytes of a {size}-byte blob"),
-                    }));
+                    return Ok(false);
                 }
                 sent(offset);
             }
@@ -219,7 +277,7 @@ impl Registry {
             })
             .await?;
         check_status(resp, &url).await?;
-        Ok(())
+        Ok(true)
     }
 
     /// `GET` on an upload session: the next byte the registry expects.
@@ -270,6 +328,14 @@ impl Registry {
         let resp = self.send(Method::GET, "/v2/", "", |r| r).await?;
         check_status(resp, "/v2/").await.map(|_| ())
     }
+}
+
+/// How a chunked upload in one session ended.
+enum Chunked {
+    Done,
+    /// The session cannot be completed; a new one may be.
+    Restart,
+    Failed(ClientError),
 }
 
 fn with_digest(location: &str, digest: &Digest) -> String {

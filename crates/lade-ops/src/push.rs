@@ -320,19 +320,9 @@ async fn push_blob(
     let total = blob.size;
     progress.layer(id, PushStatus::Pushing { current: 0, total });
     let report = |n: u64| progress.layer(id, PushStatus::Pushing { current: n, total });
-    if let Err(e) = registry
+    registry
         .upload_blob(repo, location, &blob.digest, &path, total, &report)
-        .await
-    {
-        // The registry may have stored the blob and lost its answer (a dropped
-        // connection); the retried PUT then finds no upload session. If the blob is
-        // there (the registry verified its digest), the upload did its job.
-        let done = e.api_code() == Some("BLOB_UPLOAD_UNKNOWN")
-            && matches!(registry.head_blob(repo, &blob.digest).await, Ok(Some(_)));
-        if !done {
-            return Err(e);
-        }
-    }
+        .await?;
     progress.layer(id, PushStatus::Pushed);
     Ok(total)
 }
