@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::io;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use lade_oci::Manifest;
 use lade_reference::Digest;
@@ -75,9 +75,8 @@ pub enum GcError {
 
 fn young(path: &std::path::Path, grace: Duration) -> bool {
     fs_err::metadata(path)
-        .and_then(|m| m.modified())
         .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
+        .and_then(|m| crate::storage::age(&m))
         .is_none_or(|age| age < grace)
 }
 

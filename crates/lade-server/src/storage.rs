@@ -32,7 +32,8 @@ use sha2::{Digest as _, Sha256, Sha512};
 const VERSION: &str = "1";
 
 /// A link used more recently than this is not touched again (one write per minute at
-/// most, however many GETs); GC's grace period is far longer.
+/// most, however many GETs, and no lock on that path); GC's grace period must be longer
+/// for a blob a push was just told exists to be kept (the default is an hour).
 const TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The filesystem storage of one registry.
@@ -136,30 +137,41 @@ impl FsStorage {
     /// Sets a file's modification time to now unless it is already recent; false when
     /// the file does not exist.
     fn touch(&self, path: &Path) -> io::Result<bool> {
-        let f = match fs_err::OpenOptions::new().write(true).open(path) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(e),
-        };
-        let now = std::time::SystemTime::now();
-        let recent = f
-            .metadata()?
-            .modified()
-            .ok()
-            .and_then(|t| now.duration_since(t).ok())
-            .is_some_and(|age| age < TOUCH_EVERY);
-        if !recent {
-            f.file().set_modified(now)?;
+        match fs_err::metadata(path) {
+            Ok(m) if age(&m).is_some_and(|a| a < TOUCH_EVERY) => Ok(true),
+            Ok(_) => {
+                let f = fs_err::OpenOptions::new().write(true).open(path)?;
+                f.file().set_modified(std::time::SystemTime::now())?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(e),
         }
-        Ok(true)
     }
 
     /// A blob the repository may serve, for a client that may rely on it next (a push
     /// that HEADs a layer and then skips it, a pull): its size, and the link refreshed
-    /// so that GC keeps the blob for its grace period. Takes the shared lock.
+    /// so that GC keeps the blob for its grace period.
+    ///
+    /// A link used within [`TOUCH_EVERY`] is served as it is, with no lock and no write
+    /// (the hot path of a pull). An older one is refreshed under the shared storage lock,
+    /// so that a GC run is either wholly before (the blob is gone: 404, the client
+    /// uploads it) or after (the link is young: kept). Storage that cannot be written
+    /// (read-only) is served without the refresh.
     pub fn use_blob(&self, name: &str, d: &Digest) -> io::Result<Option<u64>> {
-        let _lock = self.lock(false)?;
-        if self.touch(&self.link_path(name, d))? || self.revision_path(name, d).exists() {
+        let link = self.link_path(name, d);
+        let fresh = fs_err::metadata(&link)
+            .ok()
+            .and_then(|m| age(&m))
+            .is_some_and(|a| a < TOUCH_EVERY);
+        if fresh {
+            return Ok(self.blob_size(d));
+        }
+        let Ok(_lock) = self.lock(false) else {
+            return Ok(self.repo_blob(name, d));
+        };
+        let linked = self.touch(&link).unwrap_or_else(|_| link.exists());
+        if linked || self.revision_path(name, d).exists() {
             Ok(self.blob_size(d))
         } else {
             Ok(None)
@@ -283,17 +295,12 @@ impl FsStorage {
     /// than `age`, and leftovers in `tmp/` as old: what clients abandoned or a crash
     /// left. Returns how many files went and their bytes.
     pub fn purge_uploads(&self, age: std::time::Duration) -> io::Result<(usize, u64)> {
-        let now = std::time::SystemTime::now();
         let (mut count, mut bytes) = (0, 0);
         for dir in ["uploads", "tmp"] {
             for e in fs_err::read_dir(self.root.join(dir))? {
                 let e = e?;
                 let Ok(meta) = e.metadata() else { continue };
-                let old = meta
-                    .modified()
-                    .ok()
-                    .and_then(|t| now.duration_since(t).ok())
-                    .is_some_and(|a| a >= age);
+                let old = self::age(&meta).is_some_and(|a| a >= age);
                 if !old || !meta.is_file() {
                     continue;
                 }
@@ -523,6 +530,13 @@ fn walk_repos(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()>
         out.push(prefix.to_owned());
     }
     Ok(())
+}
+
+/// How long ago a file was last modified (`None` when the clock or the file cannot
+/// say).
+pub(crate) fn age(meta: &std::fs::Metadata) -> Option<std::time::Duration> {
+    let modified = meta.modified().ok()?;
+    std::time::SystemTime::now().duration_since(modified).ok()
 }
 
 /// The digest-named files under `dir/ALGORITHM/` for each algorithm the registry
