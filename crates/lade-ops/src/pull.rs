@@ -639,7 +639,7 @@ fn short(d: &Digest) -> String {
 ///
 /// Its diff ID is not computed here: hashing every layer a second time would cost as
 /// much CPU as the download's own hash, and the blob's digest already pins its bytes.
-/// What unpacks a layer (mount, export) is what checks it against the config.
+/// What unpacks a layer (`image mount`) is what checks it against the config.
 async fn fetch_layer(
     ingest: &Ingest<'_>,
     registry: &Registry,

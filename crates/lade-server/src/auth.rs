@@ -13,8 +13,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-/// The `[auth]` table of the configuration.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The `[auth]` table of the configuration. Its `Debug` hides `token_secret`.
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// An htpasswd file with bcrypt entries; without it the registry is open.
@@ -41,6 +41,22 @@ pub struct AuthConfig {
     pub rules: Vec<Rule>,
 }
 
+impl std::fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("htpasswd", &self.htpasswd)
+            .field("anonymous_pull", &self.anonymous_pull)
+            .field("token", &self.token)
+            .field("token_ttl", &self.token_ttl)
+            .field(
+                "token_secret",
+                &self.token_secret.as_ref().map(|_| "<hidden>"),
+            )
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
 /// One access rule: these users may do these actions on these repositories.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,8 +79,8 @@ pub enum Access {
     Any,
 }
 
-/// The loaded access rules.
-#[derive(Debug, Default)]
+/// The loaded access rules. Its `Debug` shows neither password hashes nor the token key.
+#[derive(Default)]
 pub struct Auth {
     users: HashMap<String, String>,
     anonymous_pull: Vec<String>,
@@ -75,6 +91,21 @@ pub struct Auth {
     rules: Vec<Rule>,
     /// Successful checks, so bcrypt (slow on purpose) runs once per credential.
     cache: Mutex<HashMap<[u8; 32], Instant>>,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut users: Vec<&String> = self.users.keys().collect();
+        users.sort();
+        f.debug_struct("Auth")
+            .field("users", &users)
+            .field("anonymous_pull", &self.anonymous_pull)
+            .field("enabled", &self.enabled)
+            .field("token", &self.token)
+            .field("token_ttl", &self.token_ttl)
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The outcome of checking a request.
@@ -434,6 +465,27 @@ pub fn pattern_matches(pattern: &str, repo: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_output_hides_the_token_key_and_password_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let htpasswd = dir.path().join("htpasswd");
+        let hash = bcrypt::hash("pw", 4).unwrap();
+        fs_err::write(&htpasswd, format!("alice:{hash}\n")).unwrap();
+        let config = AuthConfig {
+            htpasswd: Some(htpasswd),
+            token: true,
+            token_secret: Some("a-very-secret-signing-key".into()),
+            ..AuthConfig::default()
+        };
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("a-very-secret"), "{shown}");
+        assert!(shown.contains("<hidden>"), "{shown}");
+        let auth = Auth::from_config(&config).unwrap();
+        let shown = format!("{auth:?}");
+        assert!(!shown.contains("a-very-secret"), "{shown}");
+        assert!(shown.contains("alice") && !shown.contains(&hash), "{shown}");
+    }
 
     #[test]
     fn patterns() {

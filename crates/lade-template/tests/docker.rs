@@ -429,6 +429,8 @@ fn headers_can_be_a_hash_map() {
     "{{json .Config}}",
     "{\"Cmd\":[\"sh\"],\"Env\":null,\"Labels\":null,\"User\":null}\n"
 )]
+// Named but left out of the JSON (Docker's `omitempty`): still the struct's nil field.
+#[case("{{.Config.Shell}}", "[]\n")]
 // Not named: a nil pointer, `<nil>` as before.
 #[case("{{.Config.User}}", "<nil>\n")]
 fn nil_fields_print_as_go_prints_nil_slices_and_maps(#[case] format: &str, #[case] want: &str) {
@@ -436,6 +438,7 @@ fn nil_fields_print_as_go_prints_nil_slices_and_maps(#[case] format: &str, #[cas
     let t = Template::parse_inspect(format).unwrap().with_nil_fields([
         ("Env", false),
         ("Labels", true),
+        ("Shell", false),
         ("Cmd", false),
     ]);
     let mut out = Vec::new();

@@ -15,7 +15,9 @@ pub fn run(args: &LoadArgs, settings: &Settings) -> anyhow::Result<i32> {
     let platform = args.platform.as_deref().map(Platform::parse).transpose()?;
     if args.input.is_none() && io::stdin().is_terminal() {
         // Docker's words: nothing is piped in.
-        bail!("requested load from stdin, but stdin is empty");
+        bail!(
+            "requested load from stdin, but stdin is empty: pass the archive with -i FILE or pipe it in"
+        );
     }
     let store = Store::open(&settings.root)?;
     let opts = LoadOptions { platform };

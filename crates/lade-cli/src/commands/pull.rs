@@ -266,7 +266,9 @@ impl Remote {
                 }
             }
         }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("{name} resolved to no registry")))
+        Err(last.unwrap_or_else(|| anyhow::anyhow!(
+            "{name} resolved to no registry: name one (e.g. docker.io/{name}) or list some in unqualified-search-registries of registries.conf"
+        )))
     }
 }
 
