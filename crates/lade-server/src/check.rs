@@ -25,6 +25,8 @@ use crate::FsStorage;
 pub enum Problem {
     /// A blob whose bytes do not hash to its name.
     CorruptBlob { digest: Digest, actual: Digest },
+    /// A blob that cannot be read to its end (a disk error).
+    UnreadableBlob { digest: Digest, error: String },
     /// A manifest whose bytes are gone or are not a manifest.
     BadManifest {
         repo: String,
@@ -54,6 +56,9 @@ impl fmt::Display for Problem {
         match self {
             Problem::CorruptBlob { digest, actual } => {
                 write!(f, "corrupt blob {digest}: its content hashes to {actual}")
+            }
+            Problem::UnreadableBlob { digest, error } => {
+                write!(f, "blob {digest} cannot be read: {error}")
             }
             Problem::BadManifest {
                 repo,
@@ -89,6 +94,7 @@ impl Problem {
         matches!(
             self,
             Problem::CorruptBlob { .. }
+                | Problem::UnreadableBlob { .. }
                 | Problem::BadManifest { .. }
                 | Problem::Incomplete { .. }
                 | Problem::DanglingTag { .. }
@@ -120,13 +126,23 @@ pub fn check(storage: &FsStorage, repair: bool) -> io::Result<CheckReport> {
     let mut corrupt = BTreeSet::new();
     for (d, _) in storage.all_blobs()? {
         report.blobs_checked += 1;
-        let actual = crate::storage::hash_file(&storage.blob_path(&d), d.algorithm())?;
-        if actual != d {
-            report.problems.push(Problem::CorruptBlob {
-                digest: d.clone(),
-                actual,
-            });
-            corrupt.insert(d);
+        // One unreadable blob is a finding, not the end of the check.
+        match crate::storage::hash_file(&storage.blob_path(&d), d.algorithm()) {
+            Ok(actual) if actual == d => {}
+            Ok(actual) => {
+                report.problems.push(Problem::CorruptBlob {
+                    digest: d.clone(),
+                    actual,
+                });
+                corrupt.insert(d);
+            }
+            Err(e) => {
+                report.problems.push(Problem::UnreadableBlob {
+                    digest: d.clone(),
+                    error: e.to_string(),
+                });
+                corrupt.insert(d);
+            }
         }
     }
     if repair {
