@@ -46,12 +46,14 @@ pub fn gzip_parallel<W: Write>(
             let done_tx = done_tx.clone();
             let work_rx = &work_rx;
             s.spawn(move || {
+                // One deflate state per thread, reset between blocks.
+                let mut deflate = Compress::new(level, false);
                 loop {
                     let next = work_rx.lock().ok().and_then(|rx| rx.recv().ok());
                     let Some((index, block)) = next else { break };
                     let mut block_crc = Crc::new();
                     block_crc.update(&block);
-                    let deflated = deflate_block(&block, level, FlushCompress::Sync)
+                    let deflated = deflate_block(&mut deflate, &block, FlushCompress::Sync)
                         .map(|bytes| (index, block_crc, bytes));
                     if done_tx.send(deflated).is_err() {
                         break;
@@ -117,15 +119,16 @@ pub fn gzip_parallel<W: Write>(
         Ok(())
     })?;
     // The final (empty) deflate block, then CRC-32 and size modulo 2^32.
-    out.write_all(&deflate_block(&[], level, FlushCompress::Finish)?)?;
+    let mut last = Compress::new(level, false);
+    out.write_all(&deflate_block(&mut last, &[], FlushCompress::Finish)?)?;
     out.write_all(&crc.sum().to_le_bytes())?;
     out.write_all(&crc.amount().to_le_bytes())?;
     Ok(out)
 }
 
-/// Raw deflate of `input` on its own, ending with `flush`.
-fn deflate_block(input: &[u8], level: Compression, flush: FlushCompress) -> io::Result<Vec<u8>> {
-    let mut c = Compress::new(level, false);
+/// Raw deflate of `input` on its own (from a reset state), ending with `flush`.
+fn deflate_block(c: &mut Compress, input: &[u8], flush: FlushCompress) -> io::Result<Vec<u8>> {
+    c.reset();
     let mut out = Vec::with_capacity(input.len() + input.len() / 64 + 64);
     loop {
         let consumed = c.total_in() as usize;
