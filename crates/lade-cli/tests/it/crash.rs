@@ -145,6 +145,20 @@ fn report(what: &str, runs: usize, tally: &Tally, start: Instant) {
     );
 }
 
+/// The end of a client crash test: the store repaired is clean, enough runs were
+/// really killed mid-way, and the figures are reported.
+#[track_caller]
+fn finish(t: &TestRoot, what: &str, runs: usize, tally: &Tally, start: Instant, min_killed: usize) {
+    t.run(&["system", "check", "--repair"]).ok();
+    assert_clean(t);
+    assert!(
+        tally.killed >= min_killed,
+        "{what}: only {} of {runs} runs were killed mid-way",
+        tally.killed
+    );
+    report(what, runs, tally, start);
+}
+
 /// An image of three layers (~2.5 MB) in a registry, pushed there by skopeo.
 fn serve_sample(reg_image: &str, scratch: &TestRoot) -> Image {
     let layout = Layout::new(scratch.path("layout"));
@@ -195,14 +209,7 @@ fn kill_9_during_pull() {
     for (d, bytes) in image.blobs() {
         assert_eq!(blob(&t, &d), bytes, "blob {d}");
     }
-    t.run(&["system", "check", "--repair"]).ok();
-    assert_clean(&t);
-    assert!(
-        tally.killed >= 10,
-        "only {} pulls were killed mid-way",
-        tally.killed
-    );
-    report("pull", runs.len(), &tally, start);
+    finish(&t, "pull", runs.len(), &tally, start, 10);
 }
 
 /// `lade registry check` finds nothing damaged (leftover temporary files are allowed).
@@ -360,14 +367,7 @@ fn kill_9_during_push() {
         }
         t.run(&["rmi", &target]).ok();
     }
-    t.run(&["system", "check", "--repair"]).ok();
-    assert_clean(&t);
-    assert!(
-        tally.killed >= 8,
-        "only {} pushes were killed mid-way",
-        tally.killed
-    );
-    report("push", runs.len(), &tally, start);
+    finish(&t, "push", runs.len(), &tally, start, 8);
 }
 
 #[test]
@@ -403,14 +403,7 @@ fn kill_9_during_import() {
         layers("first:1"),
         "the same input gives the same layer"
     );
-    t.run(&["system", "check", "--repair"]).ok();
-    assert_clean(&t);
-    assert!(
-        tally.killed >= 8,
-        "only {} imports were killed mid-way",
-        tally.killed
-    );
-    report("import", runs.len(), &tally, start);
+    finish(&t, "import", runs.len(), &tally, start, 8);
 }
 
 #[test]
@@ -506,14 +499,7 @@ fn kill_9_during_tag() {
         let got = t.run(&["inspect", "--format", "{{.Id}}", &dst]).ok().stdout;
         assert_eq!(got, want);
     }
-    t.run(&["system", "check", "--repair"]).ok();
-    assert_clean(&t);
-    assert!(
-        tally.killed >= 10,
-        "only {} tags were killed mid-way",
-        tally.killed
-    );
-    report("tag", runs.len(), &tally, start);
+    finish(&t, "tag", runs.len(), &tally, start, 10);
 }
 
 /// A store of 12 images (two tags each) and 6 dangling ones, copied before each run.
@@ -580,14 +566,7 @@ fn kill_9_during_rmi() {
         );
         assert_eq!(names(&t).len(), 6, "{what}");
     }
-    t.run(&["system", "check", "--repair"]).ok();
-    assert_clean(&t);
-    assert!(
-        tally.killed >= 10,
-        "only {} rmis were killed mid-way",
-        tally.killed
-    );
-    report("rmi", runs.len(), &tally, start);
+    finish(&t, "rmi", runs.len(), &tally, start, 10);
 }
 
 #[test]
@@ -625,14 +604,7 @@ fn kill_9_during_image_prune() {
         }
         t.run(&["system", "check"]).ok();
     }
-    t.run(&["system", "check", "--repair"]).ok();
-    assert_clean(&t);
-    assert!(
-        tally.killed >= 10,
-        "only {} prunes were killed mid-way",
-        tally.killed
-    );
-    report("image prune", runs.len(), &tally, start);
+    finish(&t, "image prune", runs.len(), &tally, start, 10);
 }
 
 /// The manifests the registry acknowledged: `(repo, digest)` of every `PUT` of a
