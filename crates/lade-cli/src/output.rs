@@ -66,9 +66,9 @@ pub fn human_duration(d: std::time::Duration) -> String {
     }
 }
 
-/// "2 weeks ago" for an RFC 3339 time; empty when the time is unknown or unreadable.
-pub fn since(time: Option<&str>, now: jiff::Timestamp) -> String {
-    let Some(t) = time.and_then(|t| t.parse::<jiff::Timestamp>().ok()) else {
+/// "2 weeks ago" for a time; "N/A" when it is unknown.
+pub fn since(time: Option<jiff::Timestamp>, now: jiff::Timestamp) -> String {
+    let Some(t) = time else {
         return "N/A".into();
     };
     let d = now.duration_since(t).unsigned_abs();

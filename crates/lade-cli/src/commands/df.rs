@@ -93,7 +93,7 @@ fn image_row(i: &ImageUsage, now: jiff::Timestamp) -> Value {
     json!({
         "Containers": "0",
         "CreatedAt": go_time_local(created),
-        "CreatedSince": if created.is_some() { since(i.created.as_deref(), now) } else { String::new() },
+        "CreatedSince": if created.is_some() { since(created, now) } else { String::new() },
         "Digest": "",
         "ID": i.id.to_string(),
         "Repository": repository,
@@ -138,7 +138,7 @@ fn verbose_table(usage: &DiskUsage, now: jiff::Timestamp, out: &mut impl Write) 
             repository,
             tag,
             i.id.short_id().to_owned(),
-            since(i.created.as_deref(), now),
+            since(i.created.as_deref().and_then(|c| c.parse().ok()), now),
             human_size(i.size),
             human_size(i.shared_size),
             human_size(i.unique_size()),

@@ -67,7 +67,7 @@ fn row(e: &HistoryEntry, trunc: bool, human: bool, now: jiff::Timestamp) -> Valu
     let epoch = jiff::Timestamp::constant(946_684_800, 0);
     let created_since = match e.created {
         _ if !human => created_at.clone(),
-        Some(t) if t > epoch => since(Some(&t.to_string()), now),
+        Some(t) if t > epoch => since(Some(t), now),
         _ => String::new(),
     };
     let created_by = e.created_by.replace('\t', " ");

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::cli::ImagesArgs;
 use crate::format::{self, Fields};
-use crate::output::{go_time_in, human_duration, human_size};
+use crate::output::{go_time_in, human_size, since};
 use crate::settings::Settings;
 
 /// The fields of a row and their column headers (Docker's `newImageContext`).
@@ -166,12 +166,7 @@ impl Shape {
             id,
             created_at: go_time_in(created, &self.tz),
             // Docker's zero time shows no age (the default table says N/A).
-            created_since: created.map_or_else(String::new, |t| {
-                format!(
-                    "{} ago",
-                    human_duration(self.now.duration_since(t).unsigned_abs())
-                )
-            }),
+            created_since: created.map_or_else(String::new, |t| since(Some(t), self.now)),
             size: human_size(record.size()),
         }
     }
