@@ -68,8 +68,9 @@ pub enum ArchiveError {
         image: String,
         index: usize,
         path: String,
-        expected: Digest,
-        actual: Digest,
+        // Boxed: every result of the crate carries this error's size.
+        expected: Box<Digest>,
+        actual: Box<Digest>,
     },
     #[error(
         "the archive has neither manifest.json nor index.json: it is not an image archive (as docker save, podman save or skopeo copy write)"
@@ -101,8 +102,9 @@ pub enum ArchiveError {
     LayerDiffId {
         index: usize,
         layer: Digest,
-        expected: Digest,
-        actual: Digest,
+        // Boxed: every result of the crate carries this error's size.
+        expected: Box<Digest>,
+        actual: Box<Digest>,
     },
     #[error("the image config lists {diff_ids} diff IDs for the manifest's {layers} layers")]
     LayerCount { layers: usize, diff_ids: usize },

@@ -132,7 +132,7 @@ impl SavePlan {
                     repositories
                         .entry(name.familiar_name())
                         .or_default()
-                        .insert(tag.as_str().to_owned(), top.hex().to_owned());
+                        .insert(tag.as_str().to_owned(), top.hex().to_string());
                 }
             }
             docker_manifest.push(ManifestItem {

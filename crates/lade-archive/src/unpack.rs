@@ -251,8 +251,8 @@ impl Tree {
             return Err(ArchiveError::LayerDiffId {
                 index,
                 layer: digest.clone(),
-                expected: layer.diff_id.clone(),
-                actual,
+                expected: Box::new(layer.diff_id.clone()),
+                actual: Box::new(actual),
             });
         }
         Ok(())

@@ -2,34 +2,57 @@
 //! `#[serde(with = "lade_oci::serde_digest")]`.
 
 use lade_reference::Digest;
-use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
+use serde::{Deserialize, Deserializer, Serializer};
 
 pub fn serialize<S: Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
     s.collect_str(d)
 }
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
-    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-    Digest::parse(&s).map_err(D::Error::custom)
+    d.deserialize_str(DigestVisitor)
+}
+
+/// Parses the string where the deserializer holds it (no copy: stores parse some
+/// 60,000 digests per command).
+struct DigestVisitor;
+
+impl serde::de::Visitor<'_> for DigestVisitor {
+    type Value = Digest;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a digest string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Digest, E> {
+        Digest::parse(s).map_err(E::custom)
+    }
 }
 
 pub mod vec {
     use super::*;
     use serde::ser::SerializeSeq;
 
+    struct One<'a>(&'a Digest);
+
+    impl serde::Serialize for One<'_> {
+        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            super::serialize(self.0, s)
+        }
+    }
+
     pub fn serialize<S: Serializer>(v: &[Digest], s: S) -> Result<S::Ok, S::Error> {
         let mut seq = s.serialize_seq(Some(v.len()))?;
         for d in v {
-            seq.serialize_element(&d.to_string())?;
+            seq.serialize_element(&One(d))?;
         }
         seq.end()
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Digest>, D::Error> {
-        let v = <Vec<String>>::deserialize(d)?;
-        v.iter()
-            .map(|s| Digest::parse(s).map_err(D::Error::custom))
-            .collect()
+        #[derive(Deserialize)]
+        struct One(#[serde(with = "super")] Digest);
+        let v = <Vec<One>>::deserialize(d)?;
+        Ok(v.into_iter().map(|One(d)| d).collect())
     }
 }
 
@@ -44,8 +67,8 @@ pub mod option {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Digest>, D::Error> {
-        let v = <Option<std::borrow::Cow<'de, str>>>::deserialize(d)?;
-        v.map(|s| Digest::parse(&s).map_err(D::Error::custom))
-            .transpose()
+        #[derive(Deserialize)]
+        struct One(#[serde(with = "super")] Digest);
+        Ok(<Option<One>>::deserialize(d)?.map(|One(d)| d))
     }
 }

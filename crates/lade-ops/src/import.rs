@@ -167,7 +167,10 @@ pub fn import(
         repo_digests: Vec::new(),
     };
     store.update(|state| {
-        state.meta.images.insert(manifest_digest.clone(), record);
+        state
+            .meta_mut()
+            .images
+            .insert(manifest_digest.clone(), record);
         match &opts.reference {
             Some(r) => state.tag(&descriptor, r),
             None => state.add_untagged(&descriptor),

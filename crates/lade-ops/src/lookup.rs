@@ -15,8 +15,17 @@ pub enum LookupError {
 /// Resolves `what` — a reference (`redis`, `redis:7`, `x@sha256:…`), a full image ID
 /// (`sha256:…` or 64 hex) or a unique ID prefix — to an image in `state`.
 pub fn resolve_image<'s>(state: &'s State, what: &str) -> Result<Image<'s>, LookupError> {
+    let parsed = Reference::parse_normalized(what).ok();
+    // A name as lade writes it into `index.json` is found without building every
+    // image (a tag or rmi on a store of 10,000 images).
+    if let Some(reference) = parsed.as_ref().filter(|r| r.digest().is_none())
+        && let Some(d) = state.lookup(&reference.clone().with_default_tag())
+        && let Some(img) = state.image(&d.digest)
+    {
+        return Ok(img);
+    }
     let images = state.images();
-    if let Ok(reference) = Reference::parse_normalized(what) {
+    if let Some(reference) = parsed {
         if let Some(digest) = reference.digest() {
             if let Some(img) = images
                 .iter()
@@ -25,6 +34,7 @@ pub fn resolve_image<'s>(state: &'s State, what: &str) -> Result<Image<'s>, Look
                 return Ok(img.clone());
             }
         } else {
+            // Names another tool wrote in another form (`7`, `redis:7`).
             let tagged = reference.clone().with_default_tag();
             if let Some(img) = images.iter().find(|i| i.names.contains(&tagged)) {
                 return Ok(img.clone());

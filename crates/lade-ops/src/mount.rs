@@ -254,7 +254,7 @@ pub fn release_gone(store: &Store) -> Result<Vec<Result<Unmounted, MountError>>,
 
 fn unmounted(state: &State, record: MountRecord) -> Unmounted {
     let id = state
-        .meta
+        .meta()
         .images
         .get(&record.manifest)
         .map(|r| r.config.clone());

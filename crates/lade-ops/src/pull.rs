@@ -377,7 +377,7 @@ fn pull_one(
     let repo_digest = format!("{}@{}", reference.name(), top.digest);
     let id = record.config.clone();
     store.update(|state| {
-        if let Some(old) = state.meta.images.get(&manifest_digest) {
+        if let Some(old) = state.meta().images.get(&manifest_digest) {
             for d in &old.repo_digests {
                 if !record.repo_digests.contains(d) {
                     record.repo_digests.push(d.clone());
@@ -388,7 +388,10 @@ fn pull_one(
         if !record.repo_digests.contains(&repo_digest) {
             record.repo_digests.push(repo_digest.clone());
         }
-        state.meta.images.insert(manifest_digest.clone(), record);
+        state
+            .meta_mut()
+            .images
+            .insert(manifest_digest.clone(), record);
         if reference.digest().is_some() {
             state.add_untagged(&descriptor);
         } else {
@@ -436,7 +439,7 @@ fn already_here(
     let known = image.record.repo_digests.contains(&repo_digest);
     if !named || !known {
         store.update(|s| {
-            if let Some(r) = s.meta.images.get_mut(&manifest)
+            if let Some(r) = s.meta_mut().images.get_mut(&manifest)
                 && !r.repo_digests.contains(&repo_digest)
             {
                 r.repo_digests.push(repo_digest.clone());
@@ -611,7 +614,7 @@ fn fetch_layers(
         fetched.extend(r?);
     }
     // Layers that were already here keep the sizes recorded when they arrived.
-    let known = store.state()?.meta.known_layer_sizes();
+    let known = store.state()?.meta().known_layer_sizes();
     Ok(manifest
         .layers
         .iter()
@@ -630,7 +633,7 @@ fn fetch_layers(
 }
 
 fn short(d: &Digest) -> String {
-    d.short_id().to_owned()
+    d.short_id().to_string()
 }
 
 /// Downloads one layer into a resumable blob, retrying temporary failures from the

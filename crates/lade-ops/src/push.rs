@@ -155,7 +155,7 @@ pub fn push(
     // Docker shows a line per layer; the config goes up silently.
     let layers: Vec<&Descriptor> = manifest.layers.iter().collect();
     for l in &layers {
-        progress.layer(l.digest.short_id(), PushStatus::Preparing);
+        progress.layer(&l.digest.short_id(), PushStatus::Preparing);
     }
 
     // Nothing to do when the registry already has exactly this manifest under the tag.
@@ -165,7 +165,7 @@ pub fn push(
         .flatten();
     if remote.is_some_and(|r| r.digest == descriptor.digest) {
         for l in &layers {
-            progress.layer(l.digest.short_id(), PushStatus::LayerAlreadyExists);
+            progress.layer(&l.digest.short_id(), PushStatus::LayerAlreadyExists);
         }
         record_repo_digest(store, reference, &descriptor.digest)?;
         return Ok(Pushed {
@@ -179,7 +179,7 @@ pub fn push(
     let sources = mount_sources(&state, reference);
     let workers = max_concurrent_uploads.clamp(1, 16).min(layers.len().max(1));
     for l in layers.iter().skip(workers) {
-        progress.layer(l.digest.short_id(), PushStatus::Waiting);
+        progress.layer(&l.digest.short_id(), PushStatus::Waiting);
     }
     let queue = Mutex::new(layers.iter().copied().collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
@@ -275,6 +275,7 @@ async fn push_blob(
     progress: &dyn PushProgress,
 ) -> Result<u64, ClientError> {
     let id = blob.digest.short_id();
+    let id = id.as_str();
     // A failed HEAD is retried before deciding to upload.
     let mut present = None;
     for attempt in 0..3 {
@@ -335,7 +336,7 @@ fn record_repo_digest(
 ) -> Result<(), StoreError> {
     let rd = format!("{}@{manifest}", reference.name());
     store.update(|s| {
-        if let Some(r) = s.meta.images.get_mut(manifest)
+        if let Some(r) = s.meta_mut().images.get_mut(manifest)
             && !r.repo_digests.contains(&rd)
         {
             r.repo_digests.push(rd.clone());

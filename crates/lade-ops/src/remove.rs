@@ -69,7 +69,7 @@ pub(crate) fn names_of(state: &State, manifest: &Digest) -> Vec<Reference> {
 /// The repository digests recorded for the manifest, parsed.
 fn repo_digests_of(state: &State, manifest: &Digest) -> Vec<(String, Reference)> {
     state
-        .meta
+        .meta()
         .images
         .get(manifest)
         .map(|r| {
@@ -161,7 +161,7 @@ impl Removal {
         if drop.is_empty() {
             return;
         }
-        if let Some(record) = state.meta.images.get_mut(manifest) {
+        if let Some(record) = state.meta_mut().images.get_mut(manifest) {
             record
                 .repo_digests
                 .retain(|s| !drop.iter().any(|(d, _)| d == s));
@@ -196,7 +196,7 @@ impl Removal {
             refs.dedup();
             self.items
                 .extend(refs.iter().map(|r| Removed::Untagged(r.familiar())));
-            if let Some(record) = state.meta.images.remove(&manifest) {
+            if let Some(record) = state.meta_mut().images.remove(&manifest) {
                 self.count_out(state, record);
             }
             gone.insert(manifest);
@@ -210,7 +210,7 @@ impl Removal {
         let users = self.config_users.get_or_insert_with(|| {
             let mut users = BTreeMap::new();
             // The record was just removed: count it back in.
-            for r in state.meta.images.values().chain([&record]) {
+            for r in state.meta().images.values().chain([&record]) {
                 *users.entry(r.config.clone()).or_insert(0) += 1;
             }
             users

@@ -118,7 +118,7 @@ fn remove_by_id(
     let mut refs: Vec<Reference> = Vec::new();
     for m in &manifests {
         refs.extend(names_of(state, m));
-        if let Some(r) = state.meta.images.get(m) {
+        if let Some(r) = state.meta().images.get(m) {
             refs.extend(
                 r.repo_digests
                     .iter()
@@ -128,7 +128,7 @@ fn remove_by_id(
     }
     if !force && !refs.is_empty() && !is_single_reference(&refs) {
         return Err(RmiError::Conflict {
-            id: id.short_id().to_owned(),
+            id: id.short_id().to_string(),
             reason: "image is referenced in multiple repositories".into(),
         });
     }
@@ -176,11 +176,8 @@ mod tests {
         use lade_store::{ImageRecord, Meta};
         let manifest = Digest::from_sha256_bytes(&[1; 32]);
         let config = Digest::from_sha256_bytes(&[2; 32]);
-        let mut state = State {
-            index: ImageIndex::empty(),
-            meta: Meta::default(),
-        };
-        state.meta.images.insert(
+        let mut state = State::new(ImageIndex::empty(), Meta::default());
+        state.meta_mut().images.insert(
             manifest.clone(),
             ImageRecord {
                 manifest: manifest.clone(),
@@ -236,7 +233,7 @@ mod tests {
             ["Untagged: other:1".to_owned(), format!("Deleted: {id}")]
         );
         assert!(state.index.manifests.is_empty());
-        assert!(state.meta.images.is_empty());
+        assert!(state.meta().images.is_empty());
     }
 
     #[test]

@@ -109,7 +109,7 @@ pub fn save(
     let images = select(&state, what)?;
     if let Some(wanted) = &opts.platform {
         for (image, _) in &images {
-            let Some(record) = state.meta.images.get(&image.digest) else {
+            let Some(record) = state.meta().images.get(&image.digest) else {
                 continue;
             };
             let actual = Platform::parse(&record.platform);

@@ -22,7 +22,7 @@ mod grammar;
 mod reference;
 mod tag;
 
-pub use digest::{Algorithm, Digest, is_id_prefix};
+pub use digest::{Algorithm, Digest, Hex, is_id_prefix};
 pub use error::{DigestError, ReferenceError};
 pub use reference::{DEFAULT_DOMAIN, REPOSITORY_PATH_MAX_LEN, Reference};
 pub use tag::{DEFAULT_TAG, Tag};

@@ -128,7 +128,7 @@ proptest! {
     fn digest_round_trips(d in digest()) {
         let s = d.to_string();
         prop_assert_eq!(Digest::parse(&s), Ok(d.clone()));
-        prop_assert!(is_id_prefix(d.short_id()));
+        prop_assert!(is_id_prefix(&d.short_id()));
         prop_assert_eq!(is_id_prefix(&s), d.algorithm() == lade_reference::Algorithm::Sha256);
     }
 }

@@ -145,7 +145,7 @@ impl Store {
             }
         }
         // What the records name too (the index an image was pulled from).
-        for r in state.meta.images.values() {
+        for r in state.meta().images.values() {
             if state.has_entry(&r.manifest) {
                 referenced.extend(r.blobs().cloned());
             }

@@ -41,7 +41,7 @@ impl Store {
         let mut live = BTreeSet::new();
         for entry in &state.index.manifests {
             live.insert(entry.digest.clone());
-            if let Some(record) = state.meta.images.get(&entry.digest) {
+            if let Some(record) = state.meta().images.get(&entry.digest) {
                 live.extend(record.blobs().cloned());
                 continue;
             }
@@ -180,13 +180,13 @@ mod tests {
     }
 
     fn state_with(records: &[ImageRecord]) -> State {
-        let mut state = State {
-            index: lade_oci::ImageIndex::empty(),
-            meta: Default::default(),
-        };
+        let mut state = State::new(lade_oci::ImageIndex::empty(), Default::default());
         for r in records {
             let d = Descriptor::new(lade_oci::media_type::OCI_MANIFEST, r.manifest.clone(), 1);
-            state.meta.images.insert(r.manifest.clone(), r.clone());
+            state
+                .meta_mut()
+                .images
+                .insert(r.manifest.clone(), r.clone());
             state.add_untagged(&d);
         }
         state

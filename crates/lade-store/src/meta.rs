@@ -124,10 +124,93 @@ impl Meta {
     }
 }
 
-#[derive(Deserialize)]
+/// `meta.json` as read: `version` comes first (as written), so an unsupported version
+/// is refused before anything else of the file is looked at.
 struct MetaFile {
-    #[serde(default)]
-    images: Vec<ImageRecord>,
+    images: BTreeMap<Digest, ImageRecord>,
+}
+
+/// The `images` array, read straight into the map (no list of 10,000 records to grow
+/// and copy first).
+struct Records;
+
+impl<'de> serde::de::DeserializeSeed<'de> for Records {
+    type Value = BTreeMap<Digest, ImageRecord>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Records {
+    type Value = BTreeMap<Digest, ImageRecord>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a list of image records")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut images = BTreeMap::new();
+        while let Some(r) = seq.next_element::<ImageRecord>()? {
+            images.insert(r.manifest.clone(), r);
+        }
+        Ok(images)
+    }
+}
+
+impl<'de> Deserialize<'de> for MetaFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = MetaFile;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("lade's meta.json")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<MetaFile, A::Error> {
+                use serde::de::Error;
+                let mut version = None;
+                let mut images: Option<Result<BTreeMap<Digest, ImageRecord>, serde_json::Value>> =
+                    None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match &*key {
+                        "version" => {
+                            let v: u32 = map.next_value()?;
+                            if v != META_VERSION {
+                                return Err(A::Error::custom(format!(
+                                    "unsupported meta.json version {v} (this lade reads version {META_VERSION})"
+                                )));
+                            }
+                            version = Some(v);
+                        }
+                        "images" if version.is_some() => {
+                            images = Some(Ok(map.next_value_seed(Records)?));
+                        }
+                        // Written by hand: kept until the version is known.
+                        "images" => images = Some(Err(map.next_value::<serde_json::Value>()?)),
+                        _ => {
+                            map.next_value::<serde::de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                if version.is_none() {
+                    return Err(A::Error::missing_field("version"));
+                }
+                let images = match images {
+                    None => BTreeMap::new(),
+                    Some(Ok(images)) => images,
+                    Some(Err(value)) => serde::de::DeserializeSeed::deserialize(Records, value)
+                        .map_err(A::Error::custom)?,
+                };
+                Ok(MetaFile { images })
+            }
+        }
+        d.deserialize_map(Visitor)
+    }
 }
 
 #[derive(Serialize)]
@@ -138,24 +221,9 @@ struct MetaFileRef<'a> {
 
 impl Meta {
     pub(crate) fn from_json(bytes: &[u8]) -> Result<Self, serde_json::Error> {
-        #[derive(Deserialize)]
-        struct V {
-            version: u32,
-        }
-        let v: V = serde_json::from_slice(bytes)?;
-        if v.version != META_VERSION {
-            return Err(serde::de::Error::custom(format!(
-                "unsupported meta.json version {} (this lade reads version {META_VERSION})",
-                v.version
-            )));
-        }
         let file: MetaFile = serde_json::from_slice(bytes)?;
         Ok(Self {
-            images: file
-                .images
-                .into_iter()
-                .map(|r| (r.manifest.clone(), r))
-                .collect(),
+            images: file.images,
         })
     }
 
@@ -166,5 +234,47 @@ impl Meta {
         };
         // Serializing plain structs and strings cannot fail.
         serde_json::to_vec(&file).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECORD: &str = r#"{"manifest":"sha256:0000000000000000000000000000000000000000000000000000000000000001","manifest_media_type":"application/vnd.oci.image.manifest.v1+json","manifest_size":2,"config":"sha256:0000000000000000000000000000000000000000000000000000000000000002","config_size":3,"added":"2026-01-01T00:00:00Z","layers":[]}"#;
+
+    #[test]
+    fn reads_what_it_writes() {
+        let meta =
+            Meta::from_json(format!(r#"{{"version":1,"images":[{RECORD}]}}"#).as_bytes()).unwrap();
+        assert_eq!(meta.images.len(), 1);
+        assert_eq!(Meta::from_json(&meta.to_json()).unwrap(), meta);
+    }
+
+    #[test]
+    fn images_before_the_version_are_read() {
+        let meta = Meta::from_json(
+            format!(r#"{{"other":[1,{{}}],"images":[{RECORD}],"version":1}}"#).as_bytes(),
+        )
+        .unwrap();
+        assert_eq!(meta.images.len(), 1);
+    }
+
+    #[test]
+    fn another_version_is_refused_on_its_version_not_its_records() {
+        for text in [
+            r#"{"version":2,"images":[{"what":"new"}]}"#.to_owned(),
+            r#"{"images":[{"what":"new"}],"version":2}"#.to_owned(),
+        ] {
+            let e = Meta::from_json(text.as_bytes()).unwrap_err().to_string();
+            assert!(
+                e.contains("unsupported meta.json version 2 (this lade reads version 1)"),
+                "{e}"
+            );
+        }
+        let e = Meta::from_json(br#"{"images":[]}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("missing field `version`"), "{e}");
     }
 }

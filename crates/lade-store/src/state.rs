@@ -12,7 +12,10 @@ use crate::{ImageRecord, Meta};
 #[derive(Debug, Clone)]
 pub struct State {
     pub index: ImageIndex,
-    pub meta: Meta,
+    meta: Meta,
+    /// Whether `meta` differs from `meta.json`: [`crate::Store::update`] writes it only
+    /// then (a tag or untag rewrites `index.json` alone).
+    meta_changed: bool,
 }
 
 /// One image (one manifest) with all its names.
@@ -37,6 +40,40 @@ fn parse_name(d: &Descriptor) -> Option<Reference> {
 }
 
 impl State {
+    /// A state with these names and records, as if read from a store whose
+    /// `meta.json` has none of them.
+    pub fn new(index: ImageIndex, meta: Meta) -> Self {
+        Self {
+            index,
+            meta,
+            meta_changed: true,
+        }
+    }
+
+    /// As read from disk: `meta_changed` says whether records were added on the way.
+    pub(crate) fn read(index: ImageIndex, meta: Meta, meta_changed: bool) -> Self {
+        Self {
+            index,
+            meta,
+            meta_changed,
+        }
+    }
+
+    /// The records.
+    pub fn meta(&self) -> &Meta {
+        &self.meta
+    }
+
+    /// The records, to change them (`meta.json` is written again).
+    pub fn meta_mut(&mut self) -> &mut Meta {
+        self.meta_changed = true;
+        &mut self.meta
+    }
+
+    pub(crate) fn meta_changed(&self) -> bool {
+        self.meta_changed
+    }
+
     /// Every image that has a record, in `index.json` order, names grouped.
     pub fn images(&self) -> Vec<Image<'_>> {
         let mut order: Vec<&Digest> = Vec::new();
@@ -61,6 +98,27 @@ impl State {
             .into_iter()
             .filter_map(|d| by_digest.remove(d))
             .collect()
+    }
+
+    /// One image by manifest digest, with all its names (as [`State::images`] has it),
+    /// without building every other image.
+    pub fn image(&self, manifest: &Digest) -> Option<Image<'_>> {
+        let record = self.meta.images.get(manifest)?;
+        let mut entries = self
+            .index
+            .manifests
+            .iter()
+            .filter(|d| &d.digest == manifest);
+        let descriptor = entries.next()?;
+        let names = std::iter::once(descriptor)
+            .chain(entries)
+            .filter_map(parse_name)
+            .collect();
+        Some(Image {
+            descriptor,
+            record,
+            names,
+        })
     }
 
     /// The manifest a name (a full reference with a tag) points at.
@@ -123,7 +181,9 @@ impl State {
     /// Removes an image and all its names.
     pub fn remove_image(&mut self, manifest: &Digest) {
         self.index.manifests.retain(|d| &d.digest != manifest);
-        self.meta.images.remove(manifest);
+        if self.meta.images.remove(manifest).is_some() {
+            self.meta_changed = true;
+        }
     }
 
     /// True when `index.json` has any entry (named or not) for the manifest.
@@ -135,6 +195,10 @@ impl State {
     pub(crate) fn drop_stale_records(&mut self) {
         let live: std::collections::BTreeSet<&Digest> =
             self.index.manifests.iter().map(|d| &d.digest).collect();
+        let before = self.meta.images.len();
         self.meta.images.retain(|k, _| live.contains(k));
+        if self.meta.images.len() != before {
+            self.meta_changed = true;
+        }
     }
 }

@@ -107,7 +107,7 @@ fn apply(store: &Store, model: &mut Model, present: &mut Vec<u8>, op: &Op) {
                 .unwrap();
             store
                 .update(|s| {
-                    s.meta.images.insert(d.digest.clone(), record);
+                    s.meta_mut().images.insert(d.digest.clone(), record);
                     match n {
                         Some(n) => s.tag(&d, &name(n)),
                         None => s.add_untagged(&d),
@@ -166,7 +166,7 @@ fn apply(store: &Store, model: &mut Model, present: &mut Vec<u8>, op: &Op) {
             let candidates: Vec<Digest> = store
                 .update(|s| {
                     let blobs: Vec<Digest> = s
-                        .meta
+                        .meta()
                         .images
                         .get(&digest)
                         .map(|r| r.blobs().cloned().collect())
@@ -205,6 +205,8 @@ fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
         report.problems
     );
     let state = store.state().unwrap();
+    // `state` derives a missing record again from the blobs; the file must have it.
+    let meta_file = fs_err::read_to_string(store.root().join("lade/meta.json")).unwrap_or_default();
     let mut names: BTreeMap<String, Digest> = BTreeMap::new();
     for d in &state.index.manifests {
         if let Some(n) = d.ref_name() {
@@ -223,7 +225,7 @@ fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
         let d = manifest_digest(*seed);
         assert!(state.has_entry(&d), "image {seed} lost its entry");
         assert!(
-            state.meta.images.contains_key(&d),
+            state.meta().images.contains_key(&d) && meta_file.contains(&d.to_string()),
             "image {seed} lost its record"
         );
     }
@@ -248,4 +250,49 @@ proptest! {
         prop_assert!(report.problems.is_empty(), "{:?}", report.problems);
         assert_invariants(&store, &model, &present, &Op::Untag { name: 255 });
     }
+}
+
+/// A change of names alone leaves `meta.json` as it was (no rewrite of every record for
+/// a tag); removing an image rewrites it without the image's record.
+#[test]
+fn names_change_index_json_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let d = write_image(&store, 1);
+    let record = store.derive_record(&d, None).unwrap();
+    store
+        .update(|s| {
+            s.meta_mut().images.insert(d.digest.clone(), record);
+            s.tag(&d, &name(1));
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    let meta = store.root().join("lade/meta.json");
+    let identity = |p: &std::path::Path| {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs_err::metadata(p).unwrap();
+        (m.ino(), m.mtime_nsec(), m.len())
+    };
+    let before = identity(&meta);
+    let index_before = identity(&store.root().join("index.json"));
+    store
+        .update(|s| {
+            s.tag(&d, &name(2));
+            s.untag(&name(1));
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(identity(&meta), before, "a tag rewrote meta.json");
+    assert_ne!(identity(&store.root().join("index.json")), index_before);
+    assert!(store.state().unwrap().lookup(&name(2)).is_some());
+
+    store
+        .update(|s| {
+            s.remove_image(&d.digest);
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    assert_ne!(identity(&meta), before);
+    let text = fs_err::read_to_string(&meta).unwrap();
+    assert!(!text.contains(&d.digest.to_string()), "{text}");
 }

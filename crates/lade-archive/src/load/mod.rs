@@ -160,10 +160,10 @@ fn commit(
         .update(|state| {
             let mut loaded = Vec::with_capacity(prepared.len());
             // Sizes other images recorded for the same layers (a pull that read them).
-            let known = state.meta.known_layer_sizes();
+            let known = state.meta().known_layer_sizes();
             for (descriptor, mut record, names) in prepared {
                 let digest = descriptor.digest.clone();
-                if let Some(old) = state.meta.images.get(&digest) {
+                if let Some(old) = state.meta().images.get(&digest) {
                     record.added = old.added.clone();
                     record.repo_digests = old.repo_digests.clone();
                     if record.index.is_none() {
@@ -174,12 +174,12 @@ fn commit(
                     layer.fill_sizes(&known);
                 }
                 let id = record.config.clone();
-                state.meta.images.insert(digest.clone(), record);
+                state.meta_mut().images.insert(digest.clone(), record);
                 let mut replaced = Vec::new();
                 for name in &names {
                     if let Some(old) = state.lookup(name)
                         && old.digest != digest
-                        && let Some(old_record) = state.meta.images.get(&old.digest)
+                        && let Some(old_record) = state.meta().images.get(&old.digest)
                         && old_record.config != id
                     {
                         replaced.push((name.clone(), old_record.config.clone()));

@@ -321,8 +321,8 @@ fn docker_image(
                 image: label,
                 index: i + 1,
                 path: p.clone(),
-                expected: diff_ids[i].clone(),
-                actual,
+                expected: Box::new(diff_ids[i].clone()),
+                actual: Box::new(actual),
             });
         }
     }
@@ -330,7 +330,7 @@ fn docker_image(
     // content): keep its manifest rather than make a second one with the same ID.
     let state = c.ingest.store().state()?;
     if let Some(record) = state
-        .meta
+        .meta()
         .images
         .values()
         .find(|r| r.config == config_digest && r.index.is_none())

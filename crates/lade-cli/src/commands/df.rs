@@ -137,7 +137,7 @@ fn verbose_table(usage: &DiskUsage, now: jiff::Timestamp, out: &mut impl Write) 
         rows.push(vec![
             repository,
             tag,
-            i.id.short_id().to_owned(),
+            i.id.short_id().to_string(),
             since(i.created.as_deref().and_then(|c| c.parse().ok()), now),
             human_size(i.size),
             human_size(i.shared_size),

@@ -58,7 +58,7 @@ pub fn run(args: &HistoryArgs, settings: &Settings) -> anyhow::Result<i32> {
 /// One step, with Docker's strings (`historyContext`).
 fn row(e: &HistoryEntry, trunc: bool, human: bool, now: jiff::Timestamp) -> Value {
     let id = match &e.id {
-        Some(id) if trunc => id.short_id().to_owned(),
+        Some(id) if trunc => id.short_id().to_string(),
         Some(id) => id.to_string(),
         None => "<missing>".to_owned(),
     };

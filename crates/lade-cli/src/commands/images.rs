@@ -153,7 +153,7 @@ impl Shape {
     /// (`formatter.imageContext`): computed once per image.
     fn common(&self, image: &Image<'_>) -> Common {
         let id = if self.trunc {
-            image.id().short_id().to_owned()
+            image.id().short_id().to_string()
         } else {
             image.id().to_string()
         };
