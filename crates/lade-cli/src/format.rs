@@ -71,9 +71,9 @@ pub fn parse(format: &str, fields: Fields) -> Result<Template, FormatError> {
 }
 
 /// Prints the rows with the template; on an error nothing is printed.
-pub fn render(
+pub fn render<V: std::borrow::Borrow<Value>>(
     template: &Template,
-    rows: &[Value],
+    rows: impl IntoIterator<Item = V>,
     fields: Fields,
     out: &mut impl Write,
 ) -> Result<(), FormatError> {

@@ -1,11 +1,9 @@
 //! Content descriptors: what a manifest or index says about a blob it points at.
 
-use std::collections::BTreeMap;
-
 use lade_reference::Digest;
 use serde::{Deserialize, Serialize};
 
-use crate::Platform;
+use crate::{Annotations, Platform};
 
 /// An OCI content descriptor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,8 +15,8 @@ pub struct Descriptor {
     pub size: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub urls: Vec<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Annotations::is_empty")]
+    pub annotations: Annotations,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,7 +30,7 @@ impl Descriptor {
             digest,
             size,
             urls: Vec::new(),
-            annotations: BTreeMap::new(),
+            annotations: Annotations::new(),
             platform: None,
             artifact_type: None,
         }

@@ -5,6 +5,7 @@
 //! kept as raw bytes by their owners; the types here are parsed *copies* used to read them,
 //! never re-serialized to compute a digest.
 
+mod annotations;
 mod config;
 mod descriptor;
 mod manifest;
@@ -12,6 +13,7 @@ pub mod media_type;
 mod platform;
 pub mod serde_digest;
 
+pub use annotations::Annotations;
 pub use config::{ContainerConfig, History, ImageConfig, RootFs};
 pub use descriptor::Descriptor;
 pub use manifest::{ImageIndex, ImageManifest, Manifest, ManifestError};

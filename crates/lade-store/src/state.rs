@@ -87,7 +87,8 @@ impl State {
                 Image {
                     descriptor: d,
                     record,
-                    names: Vec::new(),
+                    // Most images have one name (a `Vec` grows to 4 on its first push).
+                    names: Vec::with_capacity(1),
                 }
             });
             if let Some(name) = parse_name(d) {

@@ -197,24 +197,29 @@ impl Template {
 
     /// Prints `items` as Docker prints them with this format. On an error
     /// nothing is written (`inspect`: the items that worked are written,
-    /// then the error names the ones that failed).
-    pub fn render(&self, items: &[Value], out: &mut impl Write) -> Result<(), TemplateError> {
+    /// then the error names the ones that failed). Items may be made as they are
+    /// printed (a listing of 10,000 rows need not hold them all).
+    pub fn render<V: std::borrow::Borrow<Value>>(
+        &self,
+        items: impl IntoIterator<Item = V>,
+        out: &mut impl Write,
+    ) -> Result<(), TemplateError> {
         let mut buf = String::new();
         let mut failures = Vec::new();
         match (self.mode, self.inspect) {
             (Mode::Json, true) => {
                 buf.push('[');
-                for (i, item) in items.iter().enumerate() {
+                for (i, item) in items.into_iter().enumerate() {
                     if i > 0 {
                         buf.push(',');
                     }
-                    buf.push_str(&gojson::encode(item, true));
+                    buf.push_str(&gojson::encode(item.borrow(), true));
                 }
                 buf.push_str("]\n");
             }
             (_, true) => {
                 for item in items {
-                    match self.render_one(item) {
+                    match self.render_one(item.borrow()) {
                         Ok(s) => {
                             buf.push_str(&s);
                             buf.push('\n');
@@ -230,14 +235,14 @@ impl Template {
                 let mut table = self.render_header();
                 table.push('\n');
                 for item in items {
-                    table.push_str(&self.render_one(item)?);
+                    table.push_str(&self.render_one(item.borrow())?);
                     table.push('\n');
                 }
                 buf = tabwriter::align(&table, tabwriter::DOCKER);
             }
             (_, false) => {
                 for item in items {
-                    buf.push_str(&self.render_one(item)?);
+                    buf.push_str(&self.render_one(item.borrow())?);
                     buf.push('\n');
                 }
             }

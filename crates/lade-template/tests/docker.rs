@@ -353,7 +353,7 @@ fn errors_read_like_docker(#[case] format: &str, #[case] want: &str) {
 fn errors_write_nothing() {
     let t = Template::parse("{{.ID.Foo}}", IMAGE_HEADERS).unwrap();
     let mut out = Vec::new();
-    assert!(t.render(&images(), &mut out).is_err());
+    assert!(t.render(images(), &mut out).is_err());
     assert!(out.is_empty());
 }
 
@@ -403,7 +403,7 @@ fn broken_pipe_is_a_write_error() {
         }
     }
     let t = Template::parse("{{.ID}}", IMAGE_HEADERS).unwrap();
-    match t.render(&images(), &mut Closed) {
+    match t.render(images(), &mut Closed) {
         Err(TemplateError::Write(e)) => assert_eq!(e.kind(), std::io::ErrorKind::BrokenPipe),
         other => panic!("{other:?}"),
     }

@@ -559,7 +559,7 @@ fn clean(d: &Descriptor) -> Descriptor {
 /// `io.containerd.image.name`, else `org.opencontainers.image.ref.name` read as a
 /// reference (a bare word is a repository with tag `latest`). `None` when the entry
 /// names nothing usable (no annotation, a digest, or not a reference at all).
-fn name_of(annotations: &BTreeMap<String, String>) -> Option<Reference> {
+fn name_of(annotations: &lade_oci::Annotations) -> Option<Reference> {
     let parse = |s: &str| {
         Reference::parse_normalized(s)
             .ok()

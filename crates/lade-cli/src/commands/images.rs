@@ -78,11 +78,13 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
         now,
         tz: jiff::tz::TimeZone::system(),
     };
-    let mut rows = Vec::new();
-    for image in &images {
+    // Rows are made as they are printed: 10,000 images need not hold 10,000 maps.
+    let rows = images.iter().flat_map(|image| {
+        let mut rows = Vec::new();
         shape.rows(image, &repo_digests(image, &filters), &mut rows);
-    }
-    format::render(&template, &rows, FIELDS, &mut std::io::stdout().lock())?;
+        rows
+    });
+    format::render(&template, rows, FIELDS, &mut std::io::stdout().lock())?;
     Ok(crate::exit::SUCCESS)
 }
 
