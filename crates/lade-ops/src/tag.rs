@@ -39,6 +39,23 @@ pub fn parse_target(target: &str) -> Result<Reference, TagError> {
 /// Returns the full name created.
 pub fn tag(store: &Store, source: &str, target: &str) -> Result<Reference, TagError> {
     let target = parse_target(target)?;
+    // A source named as lade writes names changes index.json alone.
+    if let Some(source) = Reference::parse_normalized(source)
+        .ok()
+        .filter(|r| r.digest().is_none())
+        .map(Reference::with_default_tag)
+    {
+        let tagged = store.update_names(|names| {
+            let Some(descriptor) = names.lookup(&source).cloned() else {
+                return Ok::<_, TagError>(false);
+            };
+            names.tag(&descriptor, &target);
+            Ok(true)
+        })?;
+        if tagged {
+            return Ok(target);
+        }
+    }
     store.update(|state| {
         let descriptor = resolve_image(state, source)?.descriptor.clone();
         state.tag(&descriptor, &target);

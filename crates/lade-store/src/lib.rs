@@ -60,5 +60,5 @@ pub use mounts::{
     remove_tree as remove_mount_tree,
 };
 pub use partial::{Resumable, ResumableBlob};
-pub use state::{Image, State};
+pub use state::{Image, Names, State};
 pub use store::{GcGuard, Ingest, Store};

@@ -124,16 +124,87 @@ impl State {
 
     /// The manifest a name (a full reference with a tag) points at.
     pub fn lookup(&self, name: &Reference) -> Option<&Descriptor> {
-        let want = name.to_string();
-        self.index
-            .manifests
-            .iter()
-            .find(|d| d.ref_name() == Some(want.as_str()))
+        lookup_in(&self.index, name)
+    }
+
+    /// Points `name` at `descriptor` (see [`Names::tag`]).
+    pub fn tag(&mut self, descriptor: &Descriptor, name: &Reference) {
+        self.names().tag(descriptor, name);
+    }
+
+    /// Keeps an image without a name (see [`Names::add_untagged`]).
+    pub fn add_untagged(&mut self, descriptor: &Descriptor) {
+        self.names().add_untagged(descriptor);
+    }
+
+    /// Removes one name; returns the manifest digest it pointed at.
+    pub fn untag(&mut self, name: &Reference) -> Option<Digest> {
+        self.names().untag(name)
+    }
+
+    fn names(&mut self) -> Names<'_> {
+        Names {
+            index: &mut self.index,
+            changed: false,
+        }
+    }
+
+    /// Removes an image and all its names.
+    pub fn remove_image(&mut self, manifest: &Digest) {
+        self.index.manifests.retain(|d| &d.digest != manifest);
+        if self.meta.images.remove(manifest).is_some() {
+            self.meta_changed = true;
+        }
+    }
+
+    /// True when `index.json` has any entry (named or not) for the manifest.
+    pub fn has_entry(&self, manifest: &Digest) -> bool {
+        has_entry_in(&self.index, manifest)
+    }
+
+    /// Drops records whose image has no entry in `index.json`.
+    pub(crate) fn drop_stale_records(&mut self) {
+        let live: std::collections::BTreeSet<&Digest> =
+            self.index.manifests.iter().map(|d| &d.digest).collect();
+        let before = self.meta.images.len();
+        self.meta.images.retain(|k, _| live.contains(k));
+        if self.meta.images.len() != before {
+            self.meta_changed = true;
+        }
+    }
+}
+
+/// The names in `index.json`, alone: all a tag by name changes (see
+/// [`crate::Store::update_names`]), with no record read or written.
+#[derive(Debug)]
+pub struct Names<'a> {
+    pub(crate) index: &'a mut ImageIndex,
+    /// Whether a name changed (else `index.json` is not written again).
+    pub(crate) changed: bool,
+}
+
+fn lookup_in<'i>(index: &'i ImageIndex, name: &Reference) -> Option<&'i Descriptor> {
+    let want = name.to_string();
+    index
+        .manifests
+        .iter()
+        .find(|d| d.ref_name() == Some(want.as_str()))
+}
+
+fn has_entry_in(index: &ImageIndex, manifest: &Digest) -> bool {
+    index.manifests.iter().any(|d| &d.digest == manifest)
+}
+
+impl Names<'_> {
+    /// The manifest a name (a full reference with a tag) points at.
+    pub fn lookup(&self, name: &Reference) -> Option<&Descriptor> {
+        lookup_in(self.index, name)
     }
 
     /// Points `name` at `descriptor`. An image that loses its last name this way stays
     /// in the store as a dangling image, as in Docker.
     pub fn tag(&mut self, descriptor: &Descriptor, name: &Reference) {
+        self.changed = true;
         let want = name.to_string();
         let old = self
             .index
@@ -152,7 +223,7 @@ impl State {
         self.index.manifests.push(entry);
         if let Some(mut old) = old
             && old.digest != descriptor.digest
-            && !self.has_entry(&old.digest)
+            && !has_entry_in(self.index, &old.digest)
         {
             old.annotations.remove(lade_oci::ANNOTATION_REF_NAME);
             self.index.manifests.push(old);
@@ -161,7 +232,8 @@ impl State {
 
     /// Keeps an image without a name (as `docker import` without a reference does).
     pub fn add_untagged(&mut self, descriptor: &Descriptor) {
-        if !self.has_entry(&descriptor.digest) {
+        if !has_entry_in(self.index, &descriptor.digest) {
+            self.changed = true;
             let mut entry = descriptor.clone();
             entry.annotations.remove(lade_oci::ANNOTATION_REF_NAME);
             self.index.manifests.push(entry);
@@ -176,30 +248,7 @@ impl State {
             .manifests
             .iter()
             .position(|d| d.ref_name() == Some(want.as_str()))?;
+        self.changed = true;
         Some(self.index.manifests.remove(i).digest)
-    }
-
-    /// Removes an image and all its names.
-    pub fn remove_image(&mut self, manifest: &Digest) {
-        self.index.manifests.retain(|d| &d.digest != manifest);
-        if self.meta.images.remove(manifest).is_some() {
-            self.meta_changed = true;
-        }
-    }
-
-    /// True when `index.json` has any entry (named or not) for the manifest.
-    pub fn has_entry(&self, manifest: &Digest) -> bool {
-        self.index.manifests.iter().any(|d| &d.digest == manifest)
-    }
-
-    /// Drops records whose image has no entry in `index.json`.
-    pub(crate) fn drop_stale_records(&mut self) {
-        let live: std::collections::BTreeSet<&Digest> =
-            self.index.manifests.iter().map(|d| &d.digest).collect();
-        let before = self.meta.images.len();
-        self.meta.images.retain(|k, _| live.contains(k));
-        if self.meta.images.len() != before {
-            self.meta_changed = true;
-        }
     }
 }

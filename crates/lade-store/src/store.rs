@@ -10,7 +10,7 @@ use crate::blob::{BlobWriter, sha256_of_reader};
 use crate::fsutil::{annotate, write_atomic};
 use crate::lock::{LockGuard, lock, try_lock_exclusive};
 use crate::meta::{ImageRecord, LayerRecord, Meta};
-use crate::{State, StoreError};
+use crate::{Names, State, StoreError};
 
 const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 const LADE_VERSION: u32 = 1;
@@ -210,7 +210,7 @@ impl Store {
                 Err(e) => Err(e.into()),
             }
         };
-        let parse_index = || serde_json::from_slice::<ImageIndex>(&index_bytes);
+        let parse_index = || parse_index(&index_path, &index_bytes);
         let (index, meta) = if index_bytes.len() < PARSE_IN_PARALLEL {
             (parse_index(), read_meta())
         } else {
@@ -222,10 +222,7 @@ impl Store {
                 (index, meta)
             })
         };
-        let index = index.map_err(|source| StoreError::CorruptFile {
-            path: index_path,
-            source,
-        })?;
+        let index = index?;
         let mut meta = meta?;
         let mut derived = false;
         for d in &index.manifests {
@@ -240,29 +237,66 @@ impl Store {
     }
 
     /// Changes the state under the store's exclusive lock: reads it fresh, applies `f`,
-    /// and writes `meta.json` (when a record changed) then `index.json` atomically. Nothing is written when `f`
-    /// fails.
+    /// and writes `meta.json` (when a record changed) then `index.json` atomically.
+    /// Nothing is written when `f` fails.
     pub fn update<T, E: From<StoreError>>(
         &self,
         f: impl FnOnce(&mut State) -> Result<T, E>,
     ) -> Result<T, E> {
-        self.ensure_lade_dir()?;
-        let _lock = lock(&self.lade_dir().join("lock"), true).map_err(StoreError::from)?;
+        let _lock = self.lock_for_update()?;
         let mut state = self.state()?;
         let out = f(&mut state)?;
         state.drop_stale_records();
-        let tmp = self.tmp_dir();
         if state.meta_changed() {
             write_atomic(
-                &tmp,
+                &self.tmp_dir(),
                 &self.lade_dir().join("meta.json"),
                 &state.meta().to_json(),
             )
             .map_err(StoreError::from)?;
         }
-        let index = serde_json::to_vec(&state.index).unwrap_or_default();
-        write_atomic(&tmp, &self.root.join("index.json"), &index).map_err(StoreError::from)?;
+        self.write_index(&state.index)?;
         Ok(out)
+    }
+
+    /// [`Store::update`] for a change of names alone (a tag by name): `meta.json` is
+    /// neither read nor written. A name added for a manifest keeps its record; a
+    /// manifest left without any entry keeps a stale record until the next `update`
+    /// drops it (readers go by `index.json`).
+    pub fn update_names<T, E: From<StoreError>>(
+        &self,
+        f: impl FnOnce(&mut Names<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let _lock = self.lock_for_update()?;
+        let mut index = self.read_index()?;
+        let mut names = Names {
+            index: &mut index,
+            changed: false,
+        };
+        let out = f(&mut names)?;
+        if names.changed {
+            self.write_index(&index)?;
+        }
+        Ok(out)
+    }
+
+    fn lock_for_update(&self) -> Result<LockGuard, StoreError> {
+        self.ensure_lade_dir()?;
+        Ok(lock(&self.lade_dir().join("lock"), true)?)
+    }
+
+    fn write_index(&self, index: &ImageIndex) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(index).unwrap_or_default();
+        Ok(write_atomic(
+            &self.tmp_dir(),
+            &self.root.join("index.json"),
+            &bytes,
+        )?)
+    }
+
+    fn read_index(&self) -> Result<ImageIndex, StoreError> {
+        let path = self.root.join("index.json");
+        parse_index(&path, &fs_err::read(&path)?)
     }
 
     /// Starts a write session (see [`Ingest`]).
@@ -391,6 +425,13 @@ impl Store {
             repo_digests: Vec::new(),
         })
     }
+}
+
+fn parse_index(path: &Path, bytes: &[u8]) -> Result<ImageIndex, StoreError> {
+    serde_json::from_slice(bytes).map_err(|source| StoreError::CorruptFile {
+        path: path.to_owned(),
+        source,
+    })
 }
 
 fn platform_of(config: &ImageConfig) -> String {

@@ -286,6 +286,27 @@ fn names_change_index_json_alone() {
     assert_ne!(identity(&store.root().join("index.json")), index_before);
     assert!(store.state().unwrap().lookup(&name(2)).is_some());
 
+    // The same through `update_names`, which does not even read meta.json; a lookup
+    // that finds nothing writes nothing.
+    let index_before = identity(&store.root().join("index.json"));
+    let found = store
+        .update_names(|n| Ok::<_, lade_store::StoreError>(n.lookup(&name(9)).is_some()))
+        .unwrap();
+    assert!(!found);
+    assert_eq!(identity(&store.root().join("index.json")), index_before);
+    store
+        .update_names(|n| {
+            let d = n.lookup(&name(2)).cloned().unwrap();
+            n.tag(&d, &name(3));
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    assert_eq!(identity(&meta), before);
+    let state = store.state().unwrap();
+    let image = state.image(&d.digest).unwrap();
+    assert_eq!(image.names, vec![name(2), name(3)]);
+    assert!(store.check(false).unwrap().problems.is_empty());
+
     store
         .update(|s| {
             s.remove_image(&d.digest);
