@@ -247,3 +247,64 @@ impl fmt::Display for Arg {
         }
     }
 }
+
+/// The first field names the trees read from the data (`.Repository` → `Repository`),
+/// or `None` when they may read anything (`.` itself, `$`, a `template` call): lets a
+/// caller build only the fields a format uses.
+pub(crate) fn fields_read<'a>(
+    lists: impl IntoIterator<Item = &'a List>,
+) -> Option<std::collections::BTreeSet<String>> {
+    let mut out = std::collections::BTreeSet::new();
+    for list in lists {
+        list_fields(list, &mut out)?;
+    }
+    Some(out)
+}
+
+fn list_fields(list: &List, out: &mut std::collections::BTreeSet<String>) -> Option<()> {
+    for node in &list.nodes {
+        match node {
+            Node::Text(_) | Node::Break(_) | Node::Continue(_) => {}
+            Node::Action(pipe) => pipe_fields(pipe, out)?,
+            Node::If(b) | Node::Range(b) | Node::With(b) => {
+                pipe_fields(&b.pipe, out)?;
+                // Inside `range` and `with`, `.` is something else: its fields may be
+                // named like the data's, which only makes the set larger.
+                list_fields(&b.list, out)?;
+                if let Some(e) = &b.else_list {
+                    list_fields(e, out)?;
+                }
+            }
+            Node::Template(_) => return None,
+        }
+    }
+    Some(())
+}
+
+fn pipe_fields(pipe: &Pipe, out: &mut std::collections::BTreeSet<String>) -> Option<()> {
+    for cmd in &pipe.cmds {
+        for arg in &cmd.args {
+            arg_fields(arg, out)?;
+        }
+    }
+    Some(())
+}
+
+fn arg_fields(arg: &Arg, out: &mut std::collections::BTreeSet<String>) -> Option<()> {
+    match arg {
+        Arg::Dot(_) | Arg::Variable(_) => None,
+        Arg::Field { ident, .. } => {
+            if let Some(first) = ident.first() {
+                out.insert(first.clone());
+            }
+            Some(())
+        }
+        Arg::Pipe(p) => pipe_fields(p, out),
+        Arg::Chain { node, .. } => arg_fields(node, out),
+        Arg::Identifier { .. }
+        | Arg::Nil(_)
+        | Arg::Bool { .. }
+        | Arg::Number(_)
+        | Arg::String { .. } => Some(()),
+    }
+}

@@ -154,6 +154,16 @@ impl Template {
         self
     }
 
+    /// The fields of each item the format reads (`{{.ID}}\t{{.Size}}` reads `ID` and
+    /// `Size`), or `None` when it may read any (`{{json .}}`, `$`, `json` mode): a
+    /// caller may leave the others out of the items.
+    pub fn fields_read(&self) -> Option<std::collections::BTreeSet<String>> {
+        if self.mode == Mode::Json {
+            return None;
+        }
+        crate::node::fields_read(self.trees.values())
+    }
+
     pub fn mode(&self) -> Mode {
         self.mode
     }
@@ -255,5 +265,45 @@ impl Template {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(format: &str) -> Option<Vec<String>> {
+        let t = Template::parse(format, [("ID", "IMAGE ID")]).unwrap();
+        t.fields_read().map(|s| s.into_iter().collect())
+    }
+
+    #[test]
+    fn fields_read_are_the_first_field_names() {
+        assert_eq!(
+            read("table {{.Repository}}\\t{{.ID}}"),
+            Some(vec!["ID".into(), "Repository".into()])
+        );
+        assert_eq!(
+            read("{{if eq .Tag \"x\"}}{{.Config.Env}}{{else}}{{printf \"%s\" (.Size)}}{{end}}"),
+            Some(vec!["Config".into(), "Size".into(), "Tag".into()])
+        );
+        assert_eq!(
+            read("{{range .Names}}{{.Short}}{{end}}"),
+            Some(vec!["Names".into(), "Short".into()])
+        );
+        assert_eq!(read("plain text"), Some(vec![]));
+    }
+
+    #[test]
+    fn formats_that_may_read_anything_say_so() {
+        for f in [
+            "{{json .}}",
+            "json",
+            "{{index . \"ID\"}}",
+            "{{$.ID}}",
+            "{{define \"a\"}}{{.ID}}{{end}}{{template \"a\" .}}",
+        ] {
+            assert_eq!(read(f), None, "{f}");
+        }
     }
 }

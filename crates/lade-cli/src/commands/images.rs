@@ -77,6 +77,7 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
         need_digest: args.digests || format.contains("{{.Digest}}"),
         now,
         tz: jiff::tz::TimeZone::system(),
+        fields: template.fields_read(),
     };
     // Rows are made as they are printed: 10,000 images need not hold 10,000 maps.
     let rows = images.iter().flat_map(|image| {
@@ -97,6 +98,14 @@ struct Shape {
     now: jiff::Timestamp,
     /// The local time zone, for CREATED AT.
     tz: jiff::tz::TimeZone,
+    /// The fields the format reads (`None`: any): rows carry only those.
+    fields: Option<std::collections::BTreeSet<String>>,
+}
+
+impl Shape {
+    fn wants(&self, field: &str) -> bool {
+        self.fields.as_ref().is_none_or(|f| f.contains(field))
+    }
 }
 
 impl Shape {
@@ -153,8 +162,10 @@ impl Shape {
 
     /// What every row of an image shows alike, with Docker's strings
     /// (`formatter.imageContext`): computed once per image.
-    fn common(&self, image: &Image<'_>) -> Common {
-        let id = if self.trunc {
+    fn common(&self, image: &Image<'_>) -> Common<'_> {
+        let id = if !self.wants("ID") {
+            String::new()
+        } else if self.trunc {
             image.id().short_id().to_string()
         } else {
             image.id().to_string()
@@ -163,31 +174,42 @@ impl Shape {
         let created = record
             .created
             .as_deref()
+            .filter(|_| self.wants("CreatedAt") || self.wants("CreatedSince"))
             .and_then(|c| c.parse::<jiff::Timestamp>().ok());
+        let size = self.wants("Size") || self.wants("VirtualSize");
         Common {
             id,
             created_at: go_time_in(created, &self.tz),
             // Docker's zero time shows no age (the default table says N/A).
             created_since: created.map_or_else(String::new, |t| since(Some(t), self.now)),
-            size: human_size(record.size()),
+            size: if size {
+                human_size(record.size())
+            } else {
+                String::new()
+            },
+            fields: self.fields.as_ref(),
         }
     }
 }
 
-struct Common {
+struct Common<'s> {
     id: String,
     created_at: String,
     created_since: String,
     size: String,
+    /// As [`Shape::fields`].
+    fields: Option<&'s std::collections::BTreeSet<String>>,
 }
 
-impl Common {
+impl Common<'_> {
     /// One row. lade has no containers, and `images` does not compute shared sizes (as
     /// Docker's does not): those say `N/A`; `system df -v --format` has them.
     fn row(&self, repo: &str, tag: &str, digest: &str) -> Value {
-        let mut m = Map::with_capacity(11);
+        let mut m = Map::with_capacity(self.fields.map_or(11, |f| f.len()));
         let mut put = |k: &str, v: &str| {
-            m.insert(k.to_owned(), Value::String(v.to_owned()));
+            if self.fields.is_none_or(|f| f.contains(k)) {
+                m.insert(k.to_owned(), Value::String(v.to_owned()));
+            }
         };
         put("Containers", "N/A");
         put("CreatedAt", &self.created_at);
