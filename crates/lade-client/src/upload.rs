@@ -344,26 +344,45 @@ fn with_digest(location: &str, digest: &Digest) -> String {
 }
 
 /// A request body streaming `len` bytes of `path` from `offset`, opened anew for each
-/// attempt.
+/// attempt. A blocking task reads 1 MiB chunks straight into the buffers sent (no
+/// second copy through an async file's own buffer); the request takes them as they come.
 fn file_body(path: &Path, offset: u64, len: u64) -> reqwest::Body {
-    use std::io::Seek;
-    use tokio::io::AsyncReadExt;
-    let opened = fs_err::File::open(path).and_then(|mut f| {
-        f.seek(std::io::SeekFrom::Start(offset))?;
-        Ok(f.into_parts().0)
-    });
-    match opened {
-        Ok(f) => {
-            let file = tokio::fs::File::from_std(f).take(len);
-            reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::with_capacity(
-                file,
-                256 * 1024,
-            ))
+    use std::io::{Read, Seek};
+    const CHUNK: u64 = 1 << 20;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let opened = fs_err::File::open(&path).and_then(|mut f| {
+            f.seek(std::io::SeekFrom::Start(offset))?;
+            Ok(f)
+        });
+        let mut file = match opened {
+            Ok(f) => f.take(len),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
+        loop {
+            let mut chunk = Vec::with_capacity(CHUNK.min(file.limit()) as usize);
+            let read = (&mut file).take(CHUNK).read_to_end(&mut chunk);
+            let done = match &read {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(_) => true,
+            };
+            if done && read.is_ok() {
+                return;
+            }
+            // The request is gone (done or failed) when nobody receives.
+            if tx.blocking_send(read.map(|_| bytes::Bytes::from(chunk))).is_err() || done {
+                return;
+            }
         }
-        Err(e) => reqwest::Body::wrap_stream(futures_util::stream::once(async move {
-            Err::<bytes::Bytes, _>(e)
-        })),
-    }
+    });
+    reqwest::Body::wrap_stream(futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    }))
 }
 
 /// One result of a registry search (`/v1/search`, Docker Hub's shape).
