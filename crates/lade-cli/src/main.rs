@@ -13,9 +13,6 @@ use std::io::{self, Write};
 
 use clap::Parser;
 
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     let cli = match cli::Cli::try_parse() {
         Ok(cli) => cli,

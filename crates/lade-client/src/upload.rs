@@ -344,12 +344,12 @@ fn with_digest(location: &str, digest: &Digest) -> String {
 }
 
 /// A request body streaming `len` bytes of `path` from `offset`, opened anew for each
-/// attempt. A blocking task reads 1 MiB chunks straight into the buffers sent (no
-/// second copy through an async file's own buffer); the request takes them as they come.
+/// attempt. A blocking task reads 256 KiB chunks straight into the buffers sent (no
+/// second copy through an async file's own buffer), at most two ahead of the request.
 fn file_body(path: &Path, offset: u64, len: u64) -> reqwest::Body {
     use std::io::{Read, Seek};
-    const CHUNK: u64 = 1 << 20;
-    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(4);
+    const CHUNK: u64 = 256 << 10;
+    let (tx, rx) = tokio::sync::mpsc::channel::<std::io::Result<bytes::Bytes>>(2);
     let path = path.to_owned();
     tokio::task::spawn_blocking(move || {
         let opened = fs_err::File::open(&path).and_then(|mut f| {
