@@ -365,18 +365,18 @@ fn file_body(path: &Path, offset: u64, len: u64) -> reqwest::Body {
         };
         loop {
             let mut chunk = Vec::with_capacity(CHUNK.min(file.limit()) as usize);
-            let read = (&mut file).take(CHUNK).read_to_end(&mut chunk);
-            let done = match &read {
-                Ok(0) => true,
-                Ok(_) => false,
-                Err(_) => true,
-            };
-            if done && read.is_ok() {
-                return;
-            }
-            // The request is gone (done or failed) when nobody receives.
-            if tx.blocking_send(read.map(|_| bytes::Bytes::from(chunk))).is_err() || done {
-                return;
+            match (&mut file).take(CHUNK).read_to_end(&mut chunk) {
+                Ok(0) => return,
+                Ok(_) => {
+                    // Nobody receives when the request is gone (done or failed).
+                    if tx.blocking_send(Ok(bytes::Bytes::from(chunk))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
             }
         }
     });

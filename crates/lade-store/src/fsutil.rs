@@ -41,3 +41,34 @@ pub(crate) fn public_mode() -> std::fs::Permissions {
     use std::os::unix::fs::PermissionsExt;
     std::fs::Permissions::from_mode(0o644)
 }
+
+/// Reads one of lade's small versioned JSON files (`{"version":N,…}`): `None` when it
+/// is absent. Another version is refused on its `version` before the rest is parsed,
+/// so a newer file says so instead of looking corrupt.
+pub(crate) fn read_versioned<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    supported: u32,
+) -> Result<Option<T>, crate::StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Version {
+        version: u32,
+    }
+    let bytes = match fs_err::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let corrupt = |source| crate::StoreError::CorruptFile {
+        path: path.to_owned(),
+        source,
+    };
+    let v: Version = serde_json::from_slice(&bytes).map_err(corrupt)?;
+    if v.version != supported {
+        return Err(crate::StoreError::UnsupportedVersion {
+            path: path.to_owned(),
+            found: v.version.to_string(),
+            supported,
+        });
+    }
+    serde_json::from_slice(&bytes).map(Some).map_err(corrupt)
+}

@@ -71,31 +71,7 @@ impl Store {
 
     /// The local list named `name` (a full reference), if there is one.
     pub fn manifest_list(&self, name: &str) -> Result<Option<ManifestList>, StoreError> {
-        let path = self.manifest_list_path(name);
-        let bytes = match fs_err::read(&path) {
-            Ok(b) => b,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
-        };
-        #[derive(Deserialize)]
-        struct Version {
-            version: u32,
-        }
-        let v: Version =
-            serde_json::from_slice(&bytes).map_err(|source| StoreError::CorruptFile {
-                path: path.clone(),
-                source,
-            })?;
-        if v.version != MANIFEST_LIST_VERSION {
-            return Err(StoreError::UnsupportedVersion {
-                path,
-                found: v.version.to_string(),
-                supported: MANIFEST_LIST_VERSION,
-            });
-        }
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|source| StoreError::CorruptFile { path, source })
+        crate::fsutil::read_versioned(&self.manifest_list_path(name), MANIFEST_LIST_VERSION)
     }
 
     /// Changes the list named `name` under the store's lock: `f` gets it (or `None`)

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use lade_reference::Digest;
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{annotate, sync_dir, write_atomic};
+use crate::fsutil::{annotate, read_versioned, sync_dir, write_atomic};
 use crate::lock::{LockGuard, lock};
 use crate::{Store, StoreError};
 
@@ -99,24 +99,9 @@ impl Store {
 }
 
 fn read_records(path: &Path) -> Result<Vec<MountRecord>, StoreError> {
-    let bytes = match fs_err::read(path) {
-        Ok(b) => b,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e.into()),
-    };
-    let file: MountsFile =
-        serde_json::from_slice(&bytes).map_err(|source| StoreError::CorruptFile {
-            path: path.to_owned(),
-            source,
-        })?;
-    if file.version != MOUNTS_VERSION {
-        return Err(StoreError::UnsupportedVersion {
-            path: path.to_owned(),
-            found: file.version.to_string(),
-            supported: MOUNTS_VERSION,
-        });
-    }
-    Ok(file.mounts)
+    Ok(read_versioned::<MountsFile>(path, MOUNTS_VERSION)?
+        .map(|f| f.mounts)
+        .unwrap_or_default())
 }
 
 impl Mounts {
@@ -251,4 +236,29 @@ fn make_writable(dir: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_newer_file_is_refused_on_its_version_not_its_shape() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        assert!(store.mount_records().unwrap().is_empty());
+        fs_err::create_dir_all(store.mounts_dir()).unwrap();
+        let path = store.mounts_dir().join("mounts.json");
+        fs_err::write(&path, br#"{"version":2,"mounts":{"new":"shape"}}"#).unwrap();
+        let e = store.mount_records().unwrap_err();
+        assert!(
+            matches!(&e, StoreError::UnsupportedVersion { found, .. } if found == "2"),
+            "{e}"
+        );
+        fs_err::write(&path, br#"{"version":1,"mounts":"nonsense"}"#).unwrap();
+        assert!(matches!(
+            store.mount_records().unwrap_err(),
+            StoreError::CorruptFile { .. }
+        ));
+    }
 }
