@@ -8,7 +8,7 @@
 //! reclaimable space is what `lade image prune` would free: the layers that only
 //! dangling images use.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::HashMap;
 
 use lade_reference::{Digest, Reference};
 use lade_store::State;
@@ -52,7 +52,7 @@ pub struct DiskUsage {
 pub fn disk_usage(state: &State) -> DiskUsage {
     let images = state.images();
     // Each layer's size and whether a tagged image uses it.
-    let mut layers: BTreeMap<&Digest, (u64, bool)> = BTreeMap::new();
+    let mut layers: HashMap<&Digest, (u64, bool)> = HashMap::new();
     let users = state.layer_users();
     for image in &images {
         let tagged = !image.names.is_empty();
@@ -68,12 +68,13 @@ pub fn disk_usage(state: &State) -> DiskUsage {
         images: Vec::with_capacity(images.len()),
     };
     for image in &images {
-        let mut seen = BTreeSet::new();
+        let mut seen: Vec<&Digest> = Vec::with_capacity(image.record.layers.len());
         let (mut size, mut shared) = (0, 0);
         for l in &image.record.layers {
-            if !seen.insert(&l.digest) {
+            if seen.contains(&&l.digest) {
                 continue;
             }
+            seen.push(&l.digest);
             let s = layers.get(&l.digest).map_or(0, |(s, _)| *s);
             size += s;
             if users.get(&l.digest).is_some_and(|&n| n > 1) {

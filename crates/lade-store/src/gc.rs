@@ -18,12 +18,22 @@ use crate::{State, Store, StoreError};
 
 impl State {
     /// For each layer blob, how many images (manifests) use it.
-    pub fn layer_users(&self) -> std::collections::BTreeMap<&Digest, usize> {
-        let mut users = std::collections::BTreeMap::new();
-        for image in self.images() {
-            let mut seen = BTreeSet::new();
-            for l in &image.record.layers {
-                if seen.insert(&l.digest) {
+    pub fn layer_users(&self) -> std::collections::HashMap<&Digest, usize> {
+        let mut users = std::collections::HashMap::new();
+        let mut counted = std::collections::HashSet::new();
+        // Each manifest with a record once, as `images()` has them (without building
+        // every image's names again).
+        for d in &self.index.manifests {
+            if !counted.insert(&d.digest) {
+                continue;
+            }
+            let Some(record) = self.meta().images.get(&d.digest) else {
+                continue;
+            };
+            let mut seen: Vec<&Digest> = Vec::with_capacity(record.layers.len());
+            for l in &record.layers {
+                if !seen.contains(&&l.digest) {
+                    seen.push(&l.digest);
                     *users.entry(&l.digest).or_insert(0) += 1;
                 }
             }
