@@ -16,30 +16,29 @@ pub enum LookupError {
 /// (`sha256:…` or 64 hex) or a unique ID prefix — to an image in `state`.
 pub fn resolve_image<'s>(state: &'s State, what: &str) -> Result<Image<'s>, LookupError> {
     let parsed = Reference::parse_normalized(what).ok();
+    let tagged = parsed
+        .as_ref()
+        .filter(|r| r.digest().is_none())
+        .map(|r| r.clone().with_default_tag());
     // A name as lade writes it into `index.json` is found without building every
     // image (a tag or rmi on a store of 10,000 images).
-    if let Some(reference) = parsed.as_ref().filter(|r| r.digest().is_none())
-        && let Some(d) = state.lookup(&reference.clone().with_default_tag())
+    if let Some(name) = &tagged
+        && let Some(d) = state.lookup(name)
         && let Some(img) = state.image(&d.digest)
     {
         return Ok(img);
     }
     let images = state.images();
-    if let Some(reference) = parsed {
-        if let Some(digest) = reference.digest() {
-            if let Some(img) = images
-                .iter()
-                .find(|i| &i.record.manifest == digest || i.id() == digest)
-            {
-                return Ok(img.clone());
-            }
-        } else {
-            // Names another tool wrote in another form (`7`, `redis:7`).
-            let tagged = reference.clone().with_default_tag();
-            if let Some(img) = images.iter().find(|i| i.names.contains(&tagged)) {
-                return Ok(img.clone());
-            }
-        }
+    let found = match (&tagged, parsed.as_ref().and_then(Reference::digest)) {
+        // Names another tool wrote in another form (`7`, `redis:7`).
+        (Some(name), _) => images.iter().find(|i| i.names.contains(name)),
+        (None, Some(digest)) => images
+            .iter()
+            .find(|i| &i.record.manifest == digest || i.id() == digest),
+        (None, None) => None,
+    };
+    if let Some(img) = found {
+        return Ok(img.clone());
     }
     if lade_reference::is_id_prefix(what) {
         let hex = what.strip_prefix("sha256:").unwrap_or(what);
@@ -55,9 +54,7 @@ pub fn resolve_image<'s>(state: &'s State, what: &str) -> Result<Image<'s>, Look
             _ => return Err(LookupError::Ambiguous(what.to_owned())),
         }
     }
-    let shown = match Reference::parse_normalized(what) {
-        Ok(r) if r.digest().is_none() => r.with_default_tag().familiar(),
-        _ => what.to_owned(),
-    };
-    Err(LookupError::NotFound(shown))
+    Err(LookupError::NotFound(
+        tagged.map_or_else(|| what.to_owned(), |t| t.familiar()),
+    ))
 }
