@@ -25,7 +25,8 @@ use crate::FsStorage;
 pub enum Problem {
     /// A blob whose bytes do not hash to its name.
     CorruptBlob { digest: Digest, actual: Digest },
-    /// A blob that cannot be read to its end (a disk error).
+    /// A blob that cannot be read to its end (a disk error, its permissions): left as
+    /// it is by `--repair`, which deletes only content proven wrong.
     UnreadableBlob { digest: Digest, error: String },
     /// A manifest whose bytes are gone or are not a manifest.
     BadManifest {
@@ -57,9 +58,11 @@ impl fmt::Display for Problem {
             Problem::CorruptBlob { digest, actual } => {
                 write!(f, "corrupt blob {digest}: its content hashes to {actual}")
             }
-            Problem::UnreadableBlob { digest, error } => {
-                write!(f, "blob {digest} cannot be read: {error}")
-            }
+            Problem::UnreadableBlob { digest, error } => write!(
+                f,
+                "blob {digest} cannot be read: {error} (fix the read error and check again; \
+                 --repair leaves it)"
+            ),
             Problem::BadManifest {
                 repo,
                 digest,
@@ -136,13 +139,12 @@ pub fn check(storage: &FsStorage, repair: bool) -> io::Result<CheckReport> {
                 });
                 corrupt.insert(d);
             }
-            Err(e) => {
-                report.problems.push(Problem::UnreadableBlob {
-                    digest: d.clone(),
-                    error: e.to_string(),
-                });
-                corrupt.insert(d);
-            }
+            // Not proof of bad content (permissions, too many open files, a passing
+            // disk error): reported, never repaired, and its manifests keep it.
+            Err(e) => report.problems.push(Problem::UnreadableBlob {
+                digest: d.clone(),
+                error: e.to_string(),
+            }),
         }
     }
     if repair {

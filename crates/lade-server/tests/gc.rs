@@ -353,3 +353,30 @@ fn gc_purges_abandoned_uploads_and_keeps_fresh_ones() {
     assert!(!data.with_extension("repo").exists(), "its record too");
     assert!(s.upload_path("a", &fresh).is_some(), "a live upload stays");
 }
+
+/// A blob that cannot be read (here a directory where its file should be: EISDIR; as
+/// root, permissions cannot make one) is reported, and `--repair` leaves it and what
+/// references it: a read error is no proof of bad content.
+#[test]
+fn check_repair_leaves_an_unreadable_blob_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = FsStorage::open(dir.path()).unwrap();
+    let d = put_blob(&s, "r", b"layer");
+    let path = s.blob_path(&d);
+    fs_err::remove_file(&path).unwrap();
+    fs_err::create_dir(&path).unwrap();
+    let report = lade_server::check::check(&s, true).unwrap();
+    assert!(
+        report.problems.iter().any(|p| matches!(
+            p,
+            lade_server::check::Problem::UnreadableBlob { digest, .. } if digest == &d
+        )),
+        "{:?}",
+        report.problems
+    );
+    assert!(report.repairs.is_empty(), "{:?}", report.repairs);
+    assert!(path.is_dir(), "the blob was deleted");
+    assert!(s.repo_blob("r", &d).is_some(), "its link was removed");
+    let shown = report.problems[0].to_string();
+    assert!(shown.contains("check again"), "{shown}");
+}
