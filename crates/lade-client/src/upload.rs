@@ -120,13 +120,29 @@ impl Registry {
         {
             Err(e)
                 if e.api_code() == Some("BLOB_UPLOAD_UNKNOWN")
-                    && matches!(self.head_blob(repo, digest).await, Ok(Some(_))) =>
+                    && self.landed(repo, digest, size, sent).await =>
             {
-                sent(size);
                 Ok(())
             }
             other => other,
         }
+    }
+
+    /// Whether the blob is in the repository after all (a registry that stored it and
+    /// lost its answer has no session left); when it is, the progress says so. A
+    /// failed HEAD counts as no: the upload's own error is the one to report.
+    async fn landed(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        size: u64,
+        sent: &(dyn Fn(u64) + Send + Sync),
+    ) -> bool {
+        let there = matches!(self.head_blob(repo, digest).await, Ok(Some(_)));
+        if there {
+            sent(size);
+        }
+        there
     }
 
     async fn upload_blob_once(
@@ -153,12 +169,14 @@ impl Registry {
             return Ok(());
         }
         match self
-            .upload_chunks(&scope, location, digest, path, size, sent)
+            .send_chunks(&scope, location, digest, path, size, sent)
             .await
         {
-            Chunked::Done => return Ok(()),
-            Chunked::Failed(e) => match e.api_code() {
-                Some("BLOB_UPLOAD_UNKNOWN") if self.head_blob(repo, digest).await?.is_some() => {
+            Ok(true) => return Ok(()),
+            // The session cannot be completed; a new one may be.
+            Ok(false) => {}
+            Err(e) => match e.api_code() {
+                Some("BLOB_UPLOAD_UNKNOWN") if self.landed(repo, digest, size, sent).await => {
                     return Ok(());
                 }
                 // Distribution answers BLOB_UPLOAD_INVALID to a PATCH that does not
@@ -166,41 +184,21 @@ impl Registry {
                 Some("BLOB_UPLOAD_UNKNOWN" | "DIGEST_INVALID" | "BLOB_UPLOAD_INVALID") => {}
                 _ => return Err(e),
             },
-            Chunked::Restart => {}
         }
         sent(0);
         let fresh = self.start_upload(repo).await?;
         match self
-            .upload_chunks(&scope, fresh, digest, path, size, sent)
+            .send_chunks(&scope, fresh, digest, path, size, sent)
             .await
         {
-            Chunked::Done => Ok(()),
-            Chunked::Failed(e) => Err(e),
-            Chunked::Restart => Err(ClientError::Protocol {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ClientError::Protocol {
                 url: format!("/v2/{repo}/blobs/uploads/"),
                 reason: format!(
                     "the registry kept more bytes of {digest} than the blob has, twice"
                 ),
             }),
-        }
-    }
-
-    async fn upload_chunks(
-        &self,
-        scope: &str,
-        location: String,
-        digest: &Digest,
-        path: &Path,
-        size: u64,
-        sent: &(dyn Fn(u64) + Send + Sync),
-    ) -> Chunked {
-        match self
-            .send_chunks(scope, location, digest, path, size, sent)
-            .await
-        {
-            Ok(true) => Chunked::Done,
-            Ok(false) => Chunked::Restart,
-            Err(e) => Chunked::Failed(e),
+            Err(e) => Err(e),
         }
     }
 
@@ -328,14 +326,6 @@ impl Registry {
         let resp = self.send(Method::GET, "/v2/", "", |r| r).await?;
         check_status(resp, "/v2/").await.map(|_| ())
     }
-}
-
-/// How a chunked upload in one session ended.
-enum Chunked {
-    Done,
-    /// The session cannot be completed; a new one may be.
-    Restart,
-    Failed(ClientError),
 }
 
 fn with_digest(location: &str, digest: &Digest) -> String {
