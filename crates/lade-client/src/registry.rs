@@ -476,7 +476,7 @@ impl Registry {
 
     /// Runs `fetch` again (twice at most) when its body was cut short: [`Registry::send`]
     /// retries what fails before the body, this what fails while it is read (a reset
-    /// connection, fewer bytes than announced). Small bodies only: a layer resumes
+    /// connection, fewer bytes than announced: reqwest's body errors). Small bodies only: a layer resumes
     /// with a `Range` request instead.
     async fn again_if_cut<T, F, Fut>(&self, mut fetch: F) -> Result<T, ClientError>
     where
@@ -486,8 +486,9 @@ impl Registry {
         let mut attempt = 0;
         loop {
             match fetch().await {
-                Err(ClientError::Transport { .. } | ClientError::SizeMismatch { .. })
-                    if attempt < 2 =>
+                // Only a body cut while read: `send` has already retried the rest.
+                Err(ClientError::Transport { source, .. })
+                    if (source.is_body() || source.is_decode()) && attempt < 2 =>
                 {
                     attempt += 1;
                     tokio::time::sleep(self.retry.delay(attempt, None)).await;
