@@ -334,7 +334,10 @@ impl Tree {
             T::Link => {
                 let target = entry.link_name_bytes().unwrap_or_default().into_owned();
                 let target = path::link_target(&p, &target, false).map_err(hostile)?;
-                return self.hard_link(layer, &p, &target, written);
+                self.hard_link(layer, &p, &target, written)?;
+                // Whiteouts later in this layer apply to lower layers only.
+                written.insert(p);
+                return Ok(());
             }
             T::Fifo => self.fifo(&p, &meta, written),
             T::Char | T::Block => {
@@ -813,11 +816,14 @@ impl Tree {
     fn chown_result(&mut self, r: rustix::io::Result<()>) -> io::Result<()> {
         match r {
             Ok(()) => Ok(()),
-            // Not root (or an ID outside this user namespace): keep our own.
-            Err(Errno::PERM | Errno::INVAL) => {
+            // Not root: keep our own owner for every entry.
+            Err(Errno::PERM) => {
                 self.chown = false;
                 Ok(())
             }
+            // An ID outside this user namespace: this entry keeps ours, the others
+            // still get theirs.
+            Err(Errno::INVAL) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

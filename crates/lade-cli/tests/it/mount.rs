@@ -500,3 +500,27 @@ fn interrupted_unpacks_are_never_served_and_are_tidied() {
     t.run(&["image", "unmount", "--all"]).ok();
     assert!(mount_dirs(&t).is_empty());
 }
+
+/// A whiteout or opaque marker applies to the layers below, never to what its own
+/// layer wrote before it: files, and hard links too.
+#[test]
+fn an_opaque_marker_spares_its_own_layers_entries_hard_links_included() {
+    let t = TestRoot::new();
+    let lower = Layer::new()
+        .dir("d", 0o755)
+        .file("d/old", b"lower\n", 0o644)
+        .done();
+    let upper = Layer::new()
+        .dir("d", 0o755)
+        .file("d/a", b"upper\n", 0o644)
+        .link(tar::EntryType::Link, "d/h", "d/a")
+        .file("d/.wh..wh..opq", b"", 0o644)
+        .done();
+    load_image(&t, "opq", &[lower, upper]);
+    let path = PathBuf::from(mount(&t, "copy", &["opq:1"]).ok().stdout.trim_end());
+    let (files, inodes) = tree(&path);
+    assert!(!files.contains_key("d/old"), "{:?}", files.keys());
+    assert_eq!(files["d/a"].2, b"upper\n");
+    assert_eq!(files.get("d/h").map(|f| &f.2), Some(&b"upper\n".to_vec()));
+    assert_eq!(ino(&inodes, "d/a"), ino(&inodes, "d/h"), "hard link kept");
+}
