@@ -170,12 +170,11 @@ pub fn mount_all(
     let mut mounts = store.mounts()?;
     tidy(&mounts);
     let opts = MountOptions { driver, dir: None };
-    let mut manifests: Vec<Digest> = state
+    let manifests: Vec<Digest> = state
         .images()
         .iter()
         .map(|i| i.record.manifest.clone())
         .collect();
-    manifests.dedup();
     Ok(manifests
         .iter()
         .map(|m| mount_one(store, &state, &mut mounts, m, &opts))
@@ -267,13 +266,12 @@ fn unmounted(state: &State, record: MountRecord) -> Unmounted {
 
 /// The image's first name, or its short ID (the manifest's when it is gone).
 fn display_name(state: &State, manifest: &Digest) -> String {
-    let images = state.images();
-    match images.iter().find(|i| &i.record.manifest == manifest) {
+    match state.image(manifest) {
         Some(i) => match i.names.first() {
             Some(n) => n.to_string(),
-            None => i.id().hex()[..12].to_owned(),
+            None => i.id().short_id().to_string(),
         },
-        None => manifest.hex()[..12].to_owned(),
+        None => manifest.short_id().to_string(),
     }
 }
 
