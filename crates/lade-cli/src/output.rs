@@ -213,7 +213,9 @@ pub fn mount_hint(e: &lade_ops::mount::MountError) -> Option<String> {
             "unmount it first (`lade image unmount IMAGE`), or leave out DIR".into()
         }
         E::Lookup(_) => "`lade images` lists the images in the store".into(),
-        E::OverlayUnsupported(_) | E::Overlay { .. } => {
+        E::OverlayUnsupported(_)
+        | E::Overlay { .. }
+        | E::Archive(lade_ops::mount::ArchiveError::OverlayWhiteout { .. }) => {
             "use the copy driver (`--driver copy`), which works without privileges".into()
         }
         E::Unmount { .. } if e.is_busy() => {
