@@ -561,31 +561,52 @@ fn digests_in(dir: &Path) -> io::Result<Vec<(Digest, PathBuf)>> {
 
 /// The digest of `bytes` with `algorithm` (sha512 when asked, sha256 otherwise).
 pub(crate) fn digest_of(algorithm: Algorithm, bytes: &[u8]) -> Digest {
-    match algorithm {
-        Algorithm::Sha512 => Digest::from_sha512_bytes(&Sha512::digest(bytes).into()),
-        _ => Digest::from_sha256_bytes(&Sha256::digest(bytes).into()),
-    }
+    let mut h = Hasher::new(algorithm);
+    h.update(bytes);
+    h.finish()
 }
 
 /// The digest of a file's content with `algorithm`, read in 1 MiB pieces.
 pub(crate) fn hash_file(path: &Path, algorithm: Algorithm) -> io::Result<Digest> {
     let mut f = fs_err::File::open(path)?;
-    let (mut h256, mut h512) = (Sha256::new(), Sha512::new());
+    let mut h = Hasher::new(algorithm);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = f.read(&mut buf)?;
         if n == 0 {
-            break;
+            return Ok(h.finish());
         }
+        h.update(&buf[..n]);
+    }
+}
+
+/// A running hash of one of the algorithms digests name.
+enum Hasher {
+    Sha256(Sha256),
+    Sha512(Sha512),
+}
+
+impl Hasher {
+    fn new(algorithm: Algorithm) -> Self {
         match algorithm {
-            Algorithm::Sha512 => h512.update(&buf[..n]),
-            _ => h256.update(&buf[..n]),
+            Algorithm::Sha512 => Hasher::Sha512(Sha512::new()),
+            _ => Hasher::Sha256(Sha256::new()),
         }
     }
-    Ok(match algorithm {
-        Algorithm::Sha512 => Digest::from_sha512_bytes(&h512.finalize().into()),
-        _ => Digest::from_sha256_bytes(&h256.finalize().into()),
-    })
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Hasher::Sha256(h) => h.update(bytes),
+            Hasher::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    fn finish(self) -> Digest {
+        match self {
+            Hasher::Sha256(h) => Digest::from_sha256_bytes(&h.finalize().into()),
+            Hasher::Sha512(h) => Digest::from_sha512_bytes(&h.finalize().into()),
+        }
+    }
 }
 
 /// A random upload id (32 hex characters from the OS's random source).
