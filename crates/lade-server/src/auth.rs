@@ -389,14 +389,23 @@ impl Auth {
         self.basic_user(Some(header))
     }
 
-    /// Whether a listing (`/v2/_catalog`, `/v1/search`) may name `repo` to the caller:
-    /// when the rules let the user the credentials name pull it (in token mode the
-    /// token's subject, whatever scopes that token carries), or anyone may.
-    pub fn may_list(&self, authorization: Option<&str>, repo: &str) -> bool {
-        !self.enabled
-            || self
-                .identity(authorization)
-                .is_ok_and(|user| self.permitted(user.as_deref(), Access::Pull, Some(repo)))
+    /// Which repositories a listing (`/v2/_catalog`, `/v1/search`) may name to the
+    /// caller: those the rules let the user the credentials name pull (in token mode
+    /// the token's subject, whatever scopes that token carries), or all when anyone
+    /// may. The credentials are checked once, not once per repository.
+    pub fn lister(&self, authorization: Option<&str>) -> impl Fn(&str) -> bool + '_ {
+        // `None`: the credentials do not hold (then nothing is listed).
+        let user = if self.enabled {
+            self.identity(authorization).ok()
+        } else {
+            None
+        };
+        move |repo| {
+            !self.enabled
+                || user
+                    .as_ref()
+                    .is_some_and(|u| self.permitted(u.as_deref(), Access::Pull, Some(repo)))
+        }
     }
 
     /// Whether the caller may read `/metrics`: anyone on an open registry, else any

@@ -351,7 +351,8 @@ fn with_link(mut resp: Response, path: &str, n: Option<usize>, page: &[String]) 
 /// The repositories the caller may pull, paginated.
 fn catalog(s: &AppState, query: &str, authz: Option<&str>) -> Result<Response> {
     let mut all = s.storage.catalog()?;
-    all.retain(|name| s.auth.may_list(authz, name));
+    let listed = s.auth.lister(authz);
+    all.retain(|name| listed(name));
     let (page, more) = paginate(&all, query)?;
     let body = serde_json::json!({ "repositories": page }).to_string();
     Ok(with_link(

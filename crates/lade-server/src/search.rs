@@ -24,12 +24,13 @@ pub(crate) async fn search(
         .and_then(|p| p.parse().ok())
         .unwrap_or(1)
         .max(1);
+    let listed = s.auth.lister(authz);
     let names: Vec<String> = s
         .storage
         .catalog()?
         .into_iter()
         .filter(|name| name.contains(&q))
-        .filter(|name| s.auth.may_list(authz, name))
+        .filter(|name| listed(name))
         .collect();
     let results: Vec<serde_json::Value> = names
         .iter()
