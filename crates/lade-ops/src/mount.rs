@@ -598,8 +598,13 @@ fn find_record(state: &State, mounts: &Mounts, what: &str) -> Result<MountRecord
     {
         return Ok(r.clone());
     }
+    // Records keep the path as it was joined (a store reached through a symbolic link
+    // or `..` is not resolved): compare both resolved.
     if let Ok(p) = fs_err::canonicalize(what)
-        && let Some(r) = mounts.records().iter().find(|r| r.path == p)
+        && let Some(r) = mounts
+            .records()
+            .iter()
+            .find(|r| r.path == p || fs_err::canonicalize(&r.path).is_ok_and(|rp| rp == p))
     {
         return Ok(r.clone());
     }

@@ -524,3 +524,38 @@ fn an_opaque_marker_spares_its_own_layers_entries_hard_links_included() {
     assert_eq!(files.get("d/h").map(|f| &f.2), Some(&b"upper\n".to_vec()));
     assert_eq!(ino(&inodes, "d/a"), ino(&inodes, "d/h"), "hard link kept");
 }
+
+/// A store reached through a symbolic link: `unmount` takes the path `mount` printed
+/// (not resolved) and the resolved one alike.
+#[test]
+fn unmount_by_path_through_a_linked_store() {
+    let t = TestRoot::new();
+    load_image(
+        &t,
+        "small",
+        &[Layer::new().file("hello", b"hi\n", 0o644).done()],
+    );
+    let link = t.path("linked-root");
+    std::os::unix::fs::symlink(t.root(), &link).unwrap();
+    let via_link = |args: &[&str]| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_lade"));
+        c.arg("--root")
+            .arg(&link)
+            .env_remove("LADE_ROOT")
+            .args(args);
+        Run::from(c.output().unwrap())
+    };
+    for unmount_with in ["printed", "resolved"] {
+        let printed = via_link(&["image", "mount", "--driver", "copy", "small:1"])
+            .ok()
+            .stdout;
+        let printed = PathBuf::from(printed.trim_end());
+        assert!(printed.starts_with(&link), "{}", printed.display());
+        let path = match unmount_with {
+            "printed" => printed.clone(),
+            _ => std::fs::canonicalize(&printed).unwrap(),
+        };
+        via_link(&["image", "unmount", path.to_str().unwrap()]).ok();
+        assert!(!printed.exists(), "{unmount_with}: still there");
+    }
+}
