@@ -39,6 +39,7 @@
 
 mod blob;
 mod check;
+mod direct;
 mod error;
 mod fsutil;
 mod gc;

@@ -9,12 +9,14 @@ use lade_reference::Digest;
 use sha2::{Digest as _, Sha256};
 
 use crate::StoreError;
+use crate::direct::DirectWriter;
 use crate::fsutil::{annotate, sync_dir};
 
-/// A partly downloaded blob, locked by this process while it lives.
+/// A partly downloaded blob, locked by this process while it lives. Written without
+/// the page cache where the filesystem allows (see [`DirectWriter`]).
 #[derive(Debug)]
 pub struct ResumableBlob {
-    file: fs_err::File,
+    file: DirectWriter,
     path: PathBuf,
     hasher: Sha256,
     size: u64,
@@ -67,7 +69,7 @@ impl ResumableBlob {
             size += n as u64;
         }
         Ok(Resumable::Write(Box::new(Self {
-            file,
+            file: DirectWriter::new(file, size)?,
             path,
             hasher,
             size,
@@ -83,8 +85,9 @@ impl ResumableBlob {
 
     /// Drops what was written (the registry ignored the range, or the bytes were bad).
     pub fn restart(&mut self) -> Result<(), StoreError> {
-        self.file.set_len(0)?;
-        self.file.seek(SeekFrom::Start(0))?;
+        self.file.forget();
+        self.file.file().set_len(0)?;
+        self.file.reset();
         self.hasher = Sha256::new();
         self.size = 0;
         Ok(())
@@ -92,7 +95,8 @@ impl ResumableBlob {
 
     /// Checks digest and size, fsyncs and renames into `blobs/`. On a mismatch the
     /// partial file is deleted (its bytes are wrong, resuming would not help).
-    pub fn commit(self, expected_size: u64) -> Result<(), StoreError> {
+    pub fn commit(mut self, expected_size: u64) -> Result<(), StoreError> {
+        self.file.flush()?;
         let actual = Digest::from_sha256_bytes(&self.hasher.clone().finalize().into());
         if self.size != expected_size || actual != self.digest {
             let _ = fs_err::remove_file(&self.path);
@@ -109,6 +113,7 @@ impl ResumableBlob {
             });
         }
         self.file
+            .file()
             .sync_all()
             .map_err(|e| annotate(e, "sync", &self.path))?;
         fs_err::rename(&self.path, &self.dest)?;
@@ -125,19 +130,22 @@ impl ResumableBlob {
     }
 
     /// Throws the partial file away.
-    pub fn discard(self) {
+    pub fn discard(mut self) {
+        self.file.forget();
         let _ = fs_err::remove_file(&self.path);
     }
 }
 
 impl Write for ResumableBlob {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
+        self.hasher.update(buf);
+        self.file.write_all(buf)?;
+        self.size += buf.len() as u64;
+        Ok(buf.len())
     }
 
+    /// Writes what the window holds (the writer stays buffered afterwards: call it
+    /// once the blob is complete).
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
     }
