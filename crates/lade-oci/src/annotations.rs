@@ -1,14 +1,18 @@
-//! A descriptor's annotations: a small map kept as a list sorted by key.
+//! A descriptor's annotations (and an image record's labels): a small map kept as a
+//! list sorted by key.
 //!
-//! Most descriptors carry none or one (`org.opencontainers.image.ref.name`); a
-//! `BTreeMap` spends a 500-byte node on each, which a store of 10,000 images pays on
-//! every command that reads `index.json`.
+//! Most descriptors carry none or one (`org.opencontainers.image.ref.name`), most
+//! images a few labels; a `BTreeMap` spends a 500-byte node on each, which a store of
+//! 10,000 images pays on every command that reads `index.json` and the records.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Key → value, sorted by key, each key once (JSON objects as `BTreeMap` writes them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Annotations(Vec<(String, String)>);
+
+/// An image's labels, kept as [`Annotations`] are.
+pub type Labels = Annotations;
 
 impl Annotations {
     pub fn new() -> Self {

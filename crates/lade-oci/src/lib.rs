@@ -13,7 +13,7 @@ pub mod media_type;
 mod platform;
 pub mod serde_digest;
 
-pub use annotations::Annotations;
+pub use annotations::{Annotations, Labels};
 pub use config::{ContainerConfig, History, ImageConfig, RootFs};
 pub use descriptor::Descriptor;
 pub use manifest::{ImageIndex, ImageManifest, Manifest, ManifestError};

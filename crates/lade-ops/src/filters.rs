@@ -3,8 +3,6 @@
 //! (`MatchKVList`) and `reference=` globs (`reference.FamiliarMatch`, Go's
 //! `path.Match`).
 
-use std::collections::BTreeMap;
-
 use lade_reference::Reference;
 
 /// A filter that cannot be used, in Docker's words.
@@ -120,7 +118,7 @@ fn parse_go_duration(s: &str) -> Option<i64> {
 }
 
 /// Docker's `MatchKVList`: every `key` or `key=value` in `wanted` is among `labels`.
-pub fn labels_match(wanted: &[String], labels: &BTreeMap<String, String>) -> bool {
+pub fn labels_match(wanted: &[String], labels: &lade_oci::Labels) -> bool {
     if wanted.is_empty() {
         return true;
     }
@@ -369,18 +367,19 @@ mod tests {
 
     #[test]
     fn labels_as_match_kv_list() {
-        let labels: BTreeMap<String, String> = [
+        let labels: lade_oci::Labels = [
             ("a".to_owned(), "1".to_owned()),
             ("b".to_owned(), String::new()),
         ]
-        .into();
+        .into_iter()
+        .collect();
         assert!(labels_match(&[], &labels));
         assert!(labels_match(&["a".into()], &labels));
         assert!(labels_match(&["a=1".into(), "b".into()], &labels));
         assert!(labels_match(&["b=".into()], &labels));
         assert!(!labels_match(&["a=2".into()], &labels));
         assert!(!labels_match(&["c".into()], &labels));
-        assert!(!labels_match(&["a".into()], &BTreeMap::new()));
+        assert!(!labels_match(&["a".into()], &lade_oci::Labels::new()));
     }
 
     // Cases from Go's path/match_test.go.

@@ -161,7 +161,7 @@ pub fn import(
             uncompressed_size: Some(tar_size),
             content_size: Some(content_size),
         }],
-        labels: config.labels().cloned().unwrap_or_default(),
+        labels: lade_store::labels_of(&config),
         platform: platform.to_string(),
         index: None,
         repo_digests: Vec::new(),

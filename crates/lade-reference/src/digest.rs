@@ -129,7 +129,8 @@ impl Digest {
         }
     }
 
-    fn bytes(&self) -> &[u8] {
+    /// The hash value itself (32 bytes for SHA-256, 64 for SHA-512).
+    pub fn as_bytes(&self) -> &[u8] {
         match &self.value {
             Value::Sha256(b) => b,
             Value::Sha512(b) => &b[..],
@@ -143,11 +144,11 @@ impl Digest {
             len: 0,
         };
         const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        for (i, &b) in self.bytes().iter().enumerate() {
+        for (i, &b) in self.as_bytes().iter().enumerate() {
             hex.buf[2 * i] = DIGITS[usize::from(b >> 4)];
             hex.buf[2 * i + 1] = DIGITS[usize::from(b & 0x0f)];
         }
-        hex.len = 2 * self.bytes().len();
+        hex.len = 2 * self.as_bytes().len();
         hex
     }
 

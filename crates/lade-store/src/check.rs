@@ -189,7 +189,7 @@ impl Store {
                 }
             }
             // Under the store's lock too: a temporary file seen above may belong to an
-            // atomic write of index.json or meta.json in flight, not to a killed run.
+            // atomic write of index.json or meta.bin in flight, not to a killed run.
             self.delete_temp_files(&guard, &temps)?;
             if !broken.is_empty() {
                 self.update(|s| {

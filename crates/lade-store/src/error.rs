@@ -26,7 +26,7 @@ pub enum StoreError {
     #[error("{} is corrupt: {source}", path.display())]
     CorruptFile {
         path: PathBuf,
-        source: serde_json::Error,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("content does not match its digest: expected {expected}, got {actual}")]
     DigestMismatch { expected: Digest, actual: Digest },

@@ -58,9 +58,9 @@ pub(crate) fn read_versioned<T: serde::de::DeserializeOwned>(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e.into()),
     };
-    let corrupt = |source| crate::StoreError::CorruptFile {
+    let corrupt = |source: serde_json::Error| crate::StoreError::CorruptFile {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     };
     let v: Version = serde_json::from_slice(&bytes).map_err(corrupt)?;
     if v.version != supported {

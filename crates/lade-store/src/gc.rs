@@ -135,7 +135,7 @@ impl Store {
     }
 
     /// Deletes files left in `lade/tmp/`. Holds the store's lock meanwhile as well, so
-    /// that no atomic write of `index.json` or `meta.json` (whose temporary file lives
+    /// that no atomic write of `index.json` or `meta.bin` (whose temporary file lives
     /// there too) is in progress.
     pub fn delete_temp_files(
         &self,

@@ -12,9 +12,10 @@
 //!   blobs/sha256/<hex>       content-addressed blobs; a file's bytes always hash to its name
 //!   lade/
 //!     version                layout version of the lade/ folder ("1")
-//!     meta.json              per-image records (image ID, arrival time, sizes, labels,
-//!                            repository digests), versioned: {"version":1,"images":{…}}
-//!     lock                   held exclusively while index.json and meta.json change
+//!     meta.bin               per-image records (image ID, arrival time, sizes, labels,
+//!                            repository digests), binary and versioned (see `meta.rs`);
+//!                            an older lade's meta.json is read until the next change
+//!     lock                   held exclusively while index.json and meta.bin change
 //!     gc.lock                held shared by every operation that writes blobs, exclusively
 //!                            by whatever deletes blobs (prune, rmi, check --repair)
 //!     tmp/                   blobs being written; renamed into blobs/ once verified
@@ -29,8 +30,8 @@
 //! Invariants:
 //! - A blob appears under `blobs/` only after its bytes were hashed, checked against
 //!   the expected digest and size, fsynced, and renamed into place.
-//! - `meta.json` is written before `index.json`, both atomically (temp file + fsync +
-//!   rename), so every entry in `index.json` has its blobs on disk; a record in `meta.json`
+//! - `meta.bin` is written before `index.json`, both atomically (temp file + fsync +
+//!   rename), so every entry in `index.json` has its blobs on disk; a record in `meta.bin`
 //!   without an index entry is garbage that the next change drops.
 //! - Blobs are deleted only under the exclusive `gc.lock`, so no blob is deleted while
 //!   another process is about to reference it.
@@ -55,11 +56,11 @@ pub use blob::{BlobWriter, sha256_hex_of};
 pub use check::{CheckReport, Problem};
 pub use error::StoreError;
 pub use manifest_list::{ListEntry, MANIFEST_LIST_VERSION, ManifestList};
-pub use meta::{ImageRecord, KnownSizes, LayerRecord, META_VERSION, Meta};
+pub use meta::{ImageRecord, KnownSizes, LayerRecord, META_VERSION, Meta, MetaError};
 pub use mounts::{
     MOUNTS_VERSION, MountDriver, MountRecord, Mounts, empty_dir as empty_mount_dir,
     remove_tree as remove_mount_tree,
 };
 pub use partial::{Resumable, ResumableBlob};
 pub use state::{Image, Names, State};
-pub use store::{GcGuard, Ingest, Store};
+pub use store::{GcGuard, Ingest, Store, labels_of};

@@ -1,4 +1,4 @@
-//! The store's state at one moment: `index.json` (names) and `meta.json` (records),
+//! The store's state at one moment: `index.json` (names) and `meta.bin` (records),
 //! and the changes commands make to them.
 
 use std::collections::BTreeMap;
@@ -8,12 +8,12 @@ use lade_reference::{Digest, Reference};
 
 use crate::{ImageRecord, Meta};
 
-/// `index.json` and `meta.json` as read together.
+/// `index.json` and the records as read together.
 #[derive(Debug, Clone)]
 pub struct State {
     pub index: ImageIndex,
     meta: Meta,
-    /// Whether `meta` differs from `meta.json`: [`crate::Store::update`] writes it only
+    /// Whether `meta` differs from `meta.bin`: [`crate::Store::update`] writes it only
     /// then (a tag or untag rewrites `index.json` alone).
     meta_changed: bool,
 }
@@ -41,7 +41,7 @@ fn parse_name(d: &Descriptor) -> Option<Reference> {
 
 impl State {
     /// A state with these names and records, as if read from a store whose
-    /// `meta.json` has none of them.
+    /// records file has none of them.
     pub fn new(index: ImageIndex, meta: Meta) -> Self {
         Self {
             index,
@@ -64,7 +64,7 @@ impl State {
         &self.meta
     }
 
-    /// The records, to change them (`meta.json` is written again).
+    /// The records, to change them (`meta.bin` is written again).
     pub fn meta_mut(&mut self) -> &mut Meta {
         self.meta_changed = true;
         &mut self.meta

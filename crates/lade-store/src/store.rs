@@ -14,9 +14,12 @@ use crate::{Names, State, StoreError};
 
 const OCI_LAYOUT: &str = r#"{"imageLayoutVersion":"1.0.0"}"#;
 const LADE_VERSION: u32 = 1;
-/// Below this size of `index.json` (some 250 images), parsing `meta.json` on a second
+/// Below this size of `index.json` (some 250 images), parsing the records on a second
 /// thread costs more than it saves.
 const PARSE_IN_PARALLEL: usize = 64 * 1024;
+/// The records (see [`crate::meta`]), and where an older lade kept them.
+const META_FILE: &str = "meta.bin";
+const META_JSON_FILE: &str = "meta.json";
 
 /// A local image store rooted at a directory.
 #[derive(Debug, Clone)]
@@ -190,27 +193,18 @@ impl Store {
         Ok(())
     }
 
-    /// Reads `index.json` and `meta.json` without locking (both are replaced atomically).
-    /// Images in the index without a record (added by another tool) get one derived from
-    /// their blobs; entries whose blobs are unreadable are left without a record.
+    /// Reads `index.json` and the records (`lade/meta.bin`, or a `meta.json` that an
+    /// older lade wrote) without locking (each is replaced atomically). Images in the
+    /// index without a record (added by another tool) get one derived from their
+    /// blobs; entries whose blobs are unreadable are left without a record.
     pub fn state(&self) -> Result<State, StoreError> {
-        // Read `index.json` first: `update` writes `meta.json` first, so the records
+        // Read `index.json` first: `update` writes the records first, so the records
         // read are at least as new as the names. The two are parsed side by side (on
         // a store of 10,000 images that is most of what a listing costs).
         let index_path = self.root.join("index.json");
         let index_bytes = fs_err::read(&index_path)?;
-        let meta_path = self.lade_dir().join("meta.json");
-        let read_meta = || -> Result<Meta, StoreError> {
-            match fs_err::read(&meta_path) {
-                Ok(bytes) => Meta::from_json(&bytes).map_err(|source| StoreError::CorruptFile {
-                    path: meta_path.clone(),
-                    source,
-                }),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Meta::default()),
-                Err(e) => Err(e.into()),
-            }
-        };
         let parse_index = || parse_index(&index_path, &index_bytes);
+        let read_meta = || self.read_meta();
         let (index, meta) = if index_bytes.len() < PARSE_IN_PARALLEL {
             (parse_index(), read_meta())
         } else {
@@ -223,21 +217,47 @@ impl Store {
             })
         };
         let index = index?;
-        let mut meta = meta?;
-        let mut derived = false;
+        let (mut meta, mut changed) = meta?;
         for d in &index.manifests {
             if !meta.images.contains_key(&d.digest)
                 && let Ok(record) = self.derive_record(d, None)
             {
                 meta.images.insert(d.digest.clone(), record);
-                derived = true;
+                changed = true;
             }
         }
-        Ok(State::read(index, meta, derived))
+        Ok(State::read(index, meta, changed))
+    }
+
+    /// The records, and whether they must be written again (they came from the
+    /// `meta.json` of an older lade, which the next [`Store::update`] replaces).
+    fn read_meta(&self) -> Result<(Meta, bool), StoreError> {
+        let corrupt = |path: PathBuf, e: crate::meta::MetaError| StoreError::CorruptFile {
+            path,
+            source: e.into(),
+        };
+        let path = self.lade_dir().join(META_FILE);
+        match fs_err::read(&path) {
+            Ok(bytes) => {
+                return Meta::from_bytes(&bytes)
+                    .map(|m| (m, false))
+                    .map_err(|e| corrupt(path, e));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+        let path = self.lade_dir().join(META_JSON_FILE);
+        match fs_err::read(&path) {
+            Ok(bytes) => Meta::from_json(&bytes)
+                .map(|m| (m, true))
+                .map_err(|e| corrupt(path, e)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok((Meta::default(), false)),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Changes the state under the store's exclusive lock: reads it fresh, applies `f`,
-    /// and writes `meta.json` (when a record changed) then `index.json` atomically.
+    /// and writes the records (when one changed) then `index.json` atomically.
     /// Nothing is written when `f` fails.
     pub fn update<T, E: From<StoreError>>(
         &self,
@@ -250,16 +270,23 @@ impl Store {
         if state.meta_changed() {
             write_atomic(
                 &self.tmp_dir(),
-                &self.lade_dir().join("meta.json"),
-                &state.meta().to_json(),
+                &self.lade_dir().join(META_FILE),
+                &state.meta().to_bytes(),
             )
             .map_err(StoreError::from)?;
+            // An older lade's records, now in `meta.bin`.
+            match fs_err::remove_file(self.lade_dir().join(META_JSON_FILE)) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                    return Err(StoreError::from(e).into());
+                }
+                _ => {}
+            }
         }
         self.write_index(&state.index)?;
         Ok(out)
     }
 
-    /// [`Store::update`] for a change of names alone (a tag by name): `meta.json` is
+    /// [`Store::update`] for a change of names alone (a tag by name): the records are
     /// neither read nor written. A name added for a manifest keeps its record; a
     /// manifest left without any entry keeps a stale record until the next `update`
     /// drops it (readers go by `index.json`).
@@ -419,7 +446,7 @@ impl Store {
                     content_size: None,
                 })
                 .collect(),
-            labels: config.labels().cloned().unwrap_or_default(),
+            labels: labels_of(&config),
             platform: platform_of(&config),
             index: None,
             repo_digests: Vec::new(),
@@ -430,8 +457,16 @@ impl Store {
 fn parse_index(path: &Path, bytes: &[u8]) -> Result<ImageIndex, StoreError> {
     serde_json::from_slice(bytes).map_err(|source| StoreError::CorruptFile {
         path: path.to_owned(),
-        source,
+        source: source.into(),
     })
+}
+
+/// An image's labels, as its record keeps them.
+pub fn labels_of(config: &ImageConfig) -> lade_oci::Labels {
+    config
+        .labels()
+        .map(|l| l.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
 }
 
 fn platform_of(config: &ImageConfig) -> String {

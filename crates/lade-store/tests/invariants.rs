@@ -206,7 +206,9 @@ fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
     );
     let state = store.state().unwrap();
     // `state` derives a missing record again from the blobs; the file must have it.
-    let meta_file = fs_err::read_to_string(store.root().join("lade/meta.json")).unwrap_or_default();
+    let meta_file = fs_err::read(store.root().join("lade/meta.bin"))
+        .map(|b| lade_store::Meta::from_bytes(&b).unwrap())
+        .unwrap_or_default();
     let mut names: BTreeMap<String, Digest> = BTreeMap::new();
     for d in &state.index.manifests {
         if let Some(n) = d.ref_name() {
@@ -225,7 +227,7 @@ fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
         let d = manifest_digest(*seed);
         assert!(state.has_entry(&d), "image {seed} lost its entry");
         assert!(
-            state.meta().images.contains_key(&d) && meta_file.contains(&d.to_string()),
+            state.meta().images.contains_key(&d) && meta_file.images.contains_key(&d),
             "image {seed} lost its record"
         );
     }
@@ -252,7 +254,7 @@ proptest! {
     }
 }
 
-/// A change of names alone leaves `meta.json` as it was (no rewrite of every record for
+/// A change of names alone leaves the records file (`lade/meta.bin`) as it was (no rewrite of every record for
 /// a tag); removing an image rewrites it without the image's record.
 #[test]
 fn names_change_index_json_alone() {
@@ -267,7 +269,7 @@ fn names_change_index_json_alone() {
             Ok::<_, lade_store::StoreError>(())
         })
         .unwrap();
-    let meta = store.root().join("lade/meta.json");
+    let meta = store.root().join("lade/meta.bin");
     let identity = |p: &std::path::Path| {
         use std::os::unix::fs::MetadataExt;
         let m = fs_err::metadata(p).unwrap();
@@ -282,11 +284,11 @@ fn names_change_index_json_alone() {
             Ok::<_, lade_store::StoreError>(())
         })
         .unwrap();
-    assert_eq!(identity(&meta), before, "a tag rewrote meta.json");
+    assert_eq!(identity(&meta), before, "a tag rewrote the records");
     assert_ne!(identity(&store.root().join("index.json")), index_before);
     assert!(store.state().unwrap().lookup(&name(2)).is_some());
 
-    // The same through `update_names`, which does not even read meta.json; a lookup
+    // The same through `update_names`, which does not even read the records; a lookup
     // that finds nothing writes nothing.
     let index_before = identity(&store.root().join("index.json"));
     let found = store
@@ -316,4 +318,57 @@ fn names_change_index_json_alone() {
     assert_ne!(identity(&meta), before);
     let text = fs_err::read_to_string(&meta).unwrap();
     assert!(!text.contains(&d.digest.to_string()), "{text}");
+}
+
+/// A store whose records an older lade kept in `lade/meta.json` (version 1) reads them
+/// as they were, facts that cannot be derived again included, and the next change
+/// moves them to `lade/meta.bin`.
+#[test]
+fn records_of_an_older_lade_are_read_and_moved() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path().join("store")).unwrap();
+    let d = write_image(&store, 1);
+    let mut record = store
+        .derive_record(&d, Some("2021-02-03T04:05:06Z".into()))
+        .unwrap();
+    record.repo_digests = vec![format!("docker.io/library/one@{}", d.digest)];
+    store
+        .update(|s| {
+            s.meta_mut().images.insert(d.digest.clone(), record.clone());
+            s.tag(&d, &name(1));
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    // What an older lade wrote: the same record, as JSON.
+    let lade_dir = store.root().join("lade");
+    let json = serde_json::json!({"version": 1, "images": [record]});
+    fs_err::write(lade_dir.join("meta.json"), json.to_string()).unwrap();
+    fs_err::remove_file(lade_dir.join("meta.bin")).unwrap();
+
+    assert_eq!(
+        store.state().unwrap().meta().images.get(&d.digest),
+        Some(&record)
+    );
+    assert!(!lade_dir.join("meta.bin").exists(), "reading wrote");
+    store
+        .update_names(|n| {
+            n.tag(&d, &name(2));
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    store
+        .update(|s| {
+            s.untag(&name(2));
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
+    assert!(!lade_dir.join("meta.json").exists());
+    let moved =
+        lade_store::Meta::from_bytes(&fs_err::read(lade_dir.join("meta.bin")).unwrap()).unwrap();
+    assert_eq!(moved.images.get(&d.digest), Some(&record));
+
+    // A damaged records file is an error that names it, never an empty store.
+    fs_err::write(lade_dir.join("meta.bin"), b"LADEMETA\x02\0\0\0\xff").unwrap();
+    let e = store.state().unwrap_err().to_string();
+    assert!(e.contains("meta.bin is corrupt"), "{e}");
 }

@@ -25,83 +25,106 @@ pub(crate) const DOCKER: Settings = Settings {
     padchar: ' ',
 };
 
-#[derive(Debug, Clone)]
+/// A cell: a range of the input and its width in terminal columns.
+#[derive(Debug, Clone, Copy)]
 struct Cell {
-    text: String,
+    start: usize,
+    end: usize,
     width: usize,
 }
 
-struct Writer {
+/// The lines not yet written, as one list of cells (a listing of 10,000 rows would
+/// otherwise allocate a list per line and a string per cell).
+struct Writer<'a> {
     settings: Settings,
-    lines: Vec<Vec<Cell>>,
+    input: &'a str,
+    cells: Vec<Cell>,
+    /// Where each line starts in `cells`; the last line is the one being read.
+    lines: Vec<usize>,
     widths: Vec<usize>,
     out: String,
+}
+
+/// Terminal columns of a cell: its length when it is printable ASCII (as table
+/// cells nearly always are), else what `unicode-width` says.
+fn width(text: &str) -> usize {
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        text.len()
+    } else {
+        UnicodeWidthStr::width(text)
+    }
 }
 
 /// Aligns the tab-separated columns of `input`.
 pub(crate) fn align(input: &str, settings: Settings) -> String {
     let mut w = Writer {
         settings,
-        lines: vec![Vec::new()],
+        input,
+        cells: Vec::new(),
+        lines: vec![0],
         widths: Vec::new(),
         out: String::with_capacity(input.len() * 2),
     };
-    let mut cell = String::new();
-    for c in input.chars() {
-        match c {
-            '\t' | '\u{b}' | '\n' | '\u{c}' => {
-                let width = UnicodeWidthStr::width(cell.as_str());
-                let text = std::mem::take(&mut cell);
-                let line = w.lines.len() - 1;
-                w.lines[line].push(Cell { text, width });
-                if c == '\n' || c == '\u{c}' {
-                    let ncells = w.lines[line].len();
-                    w.lines.push(Vec::new());
-                    if c == '\u{c}' || ncells == 1 {
-                        w.flush();
-                    }
-                }
+    let mut start = 0;
+    // The separators are ASCII, so byte offsets are character boundaries.
+    for (i, b) in input.bytes().enumerate() {
+        if !matches!(b, b'\t' | 0x0b | b'\n' | 0x0c) {
+            continue;
+        }
+        w.push_cell(start, i);
+        start = i + 1;
+        if b == b'\n' || b == 0x0c {
+            let ncells = w.line_len(w.lines.len() - 1);
+            w.lines.push(w.cells.len());
+            if b == 0x0c || ncells == 1 {
+                w.flush();
             }
-            c => cell.push(c),
         }
     }
-    if !cell.is_empty() {
-        let width = UnicodeWidthStr::width(cell.as_str());
-        let line = w.lines.len() - 1;
-        w.lines[line].push(Cell { text: cell, width });
+    if start < input.len() {
+        w.push_cell(start, input.len());
     }
     w.flush();
     w.out
 }
 
-impl Writer {
+impl Writer<'_> {
+    fn push_cell(&mut self, start: usize, end: usize) {
+        let width = width(&self.input[start..end]);
+        self.cells.push(Cell { start, end, width });
+    }
+
+    fn line(&self, i: usize) -> &[Cell] {
+        let end = self.lines.get(i + 1).copied().unwrap_or(self.cells.len());
+        &self.cells[self.lines[i]..end]
+    }
+
+    fn line_len(&self, i: usize) -> usize {
+        self.line(i).len()
+    }
+
     fn flush(&mut self) {
         let n = self.lines.len();
         self.format(0, n);
-        // Keep only the (empty) line being written.
-        let last = self.lines.pop().unwrap_or_default();
-        self.lines = vec![last];
+        // Keep only the line being written.
+        let keep = self.lines[n - 1];
+        self.cells.drain(..keep);
+        self.lines.clear();
+        self.lines.push(0);
         self.widths.clear();
     }
 
-    fn write_padding(&mut self, textw: usize, cellw: usize) {
-        let n = cellw.saturating_sub(textw);
-        self.out
-            .extend(std::iter::repeat_n(self.settings.padchar, n));
-    }
-
     fn write_lines(&mut self, line0: usize, line1: usize) {
+        let padchar = self.settings.padchar;
         for i in line0..line1 {
-            let line = std::mem::take(&mut self.lines[i]);
-            for (j, c) in line.iter().enumerate() {
-                if !c.text.is_empty() {
-                    self.out.push_str(&c.text);
-                }
+            let end = self.lines.get(i + 1).copied().unwrap_or(self.cells.len());
+            for (j, c) in self.cells[self.lines[i]..end].iter().enumerate() {
+                self.out.push_str(&self.input[c.start..c.end]);
                 if let Some(&w) = self.widths.get(j) {
-                    self.write_padding(c.width, w);
+                    let n = w.saturating_sub(c.width);
+                    self.out.extend(std::iter::repeat_n(padchar, n));
                 }
             }
-            self.lines[i] = line;
             // The last line is the one still being written: no newline yet.
             if i + 1 < self.lines.len() {
                 self.out.push('\n');
@@ -114,7 +137,7 @@ impl Writer {
         let column = self.widths.len();
         let mut this = line0;
         while this < line1 {
-            if column + 1 >= self.lines[this].len() {
+            if column + 1 >= self.line_len(this) {
                 this += 1;
                 continue;
             }
@@ -123,7 +146,7 @@ impl Writer {
             line0 = this;
             let mut width = self.settings.minwidth;
             while this < line1 {
-                let line = &self.lines[this];
+                let line = self.line(this);
                 if column + 1 >= line.len() {
                     break;
                 }

@@ -7,19 +7,19 @@
 //! per tag and digest of that repository; a repository known only by digest gets a row
 //! with tag `<none>`; an image with neither is `<none> <none>`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use lade_ops::images::{ImageFilters, ImagesError, repo_digests};
 use lade_store::{Image, Store};
 use serde_json::{Map, Value};
 
 use crate::cli::ImagesArgs;
-use crate::format::{self, Fields};
+use crate::format;
 use crate::output::{go_time_in, human_size, since};
 use crate::settings::Settings;
 
 /// The fields of a row and their column headers (Docker's `newImageContext`).
-const FIELDS: Fields = &[
+const FIELDS: [(&str, &str); 11] = [
     ("Containers", "CONTAINERS"),
     ("CreatedAt", "CREATED AT"),
     ("CreatedSince", "CREATED"),
@@ -64,20 +64,21 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
     let filters = ImageFilters::parse(&flags, now)?;
     // Checked before the store is opened (which may create it): a bad format changes nothing.
     let format = image_format(args.format.as_deref(), args.quiet, args.digests);
-    let template = format::parse(&format, FIELDS)?;
+    let template = format::parse(&format, &FIELDS)?;
     let store = Store::open(&settings.root)?;
     let state = store.state()?;
     let images = lade_ops::images::list(&state, &filters).map_err(|e| match e {
         ImagesError::Lookup(e) => anyhow::Error::from(e),
         e => anyhow::Error::from(e),
     })?;
+    let read = template.fields_read();
     let shape = Shape {
         trunc: !args.no_trunc,
         show_digests: args.digests,
         need_digest: args.digests || format.contains("{{.Digest}}"),
         now,
         tz: jiff::tz::TimeZone::system(),
-        fields: template.fields_read(),
+        wanted: FIELDS.map(|(f, _)| read.as_ref().is_none_or(|r| r.contains(f))),
     };
     // Rows are made as they are printed: 10,000 images need not hold 10,000 maps.
     let rows = images.iter().flat_map(|image| {
@@ -85,7 +86,7 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
         shape.rows(image, &repo_digests(image, &filters), &mut rows);
         rows
     });
-    format::render(&template, rows, FIELDS, &mut std::io::stdout().lock())?;
+    format::render(&template, rows, &FIELDS, &mut std::io::stdout().lock())?;
     Ok(crate::exit::SUCCESS)
 }
 
@@ -98,13 +99,16 @@ struct Shape {
     now: jiff::Timestamp,
     /// The local time zone, for CREATED AT.
     tz: jiff::tz::TimeZone,
-    /// The fields the format reads (`None`: any): rows carry only those.
-    fields: Option<std::collections::BTreeSet<String>>,
+    /// Which of [`FIELDS`] the format reads: rows carry only those.
+    wanted: [bool; FIELDS.len()],
 }
 
 impl Shape {
     fn wants(&self, field: &str) -> bool {
-        self.fields.as_ref().is_none_or(|f| f.contains(field))
+        FIELDS
+            .iter()
+            .zip(self.wanted)
+            .any(|((f, _), wanted)| wanted && *f == field)
     }
 }
 
@@ -112,16 +116,16 @@ impl Shape {
     /// Docker's `imageFormat` and `imageFormatTaggedAndDigest` for one image.
     fn rows(&self, image: &Image<'_>, digests: &[lade_reference::Reference], out: &mut Vec<Value>) {
         // Repositories in the order of their first name (names are sorted).
+        // Most images have a name or two: a list beats a map.
         let mut tags: Vec<(String, Vec<String>)> = Vec::new();
-        let mut slot: HashMap<String, usize> = HashMap::new();
         for name in &image.names {
             let Some(tag) = name.tag() else { continue };
             let repo = name.familiar_name();
-            let i = *slot.entry(repo.clone()).or_insert_with(|| {
-                tags.push((repo, Vec::new()));
-                tags.len() - 1
-            });
-            tags[i].1.push(tag.as_str().to_owned());
+            let tag = tag.as_str().to_owned();
+            match tags.iter_mut().find(|(r, _)| *r == repo) {
+                Some((_, repo_tags)) => repo_tags.push(tag),
+                None => tags.push((repo, vec![tag])),
+            }
         }
         let mut by_repo: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for d in digests {
@@ -179,7 +183,11 @@ impl Shape {
         let size = self.wants("Size") || self.wants("VirtualSize");
         Common {
             id,
-            created_at: go_time_in(created, &self.tz),
+            created_at: if self.wants("CreatedAt") {
+                go_time_in(created, &self.tz)
+            } else {
+                String::new()
+            },
             // Docker's zero time shows no age (the default table says N/A).
             created_since: created.map_or_else(String::new, |t| since(Some(t), self.now)),
             size: if size {
@@ -187,7 +195,7 @@ impl Shape {
             } else {
                 String::new()
             },
-            fields: self.fields.as_ref(),
+            wanted: &self.wanted,
         }
     }
 }
@@ -197,31 +205,34 @@ struct Common<'s> {
     created_at: String,
     created_since: String,
     size: String,
-    /// As [`Shape::fields`].
-    fields: Option<&'s std::collections::BTreeSet<String>>,
+    /// As [`Shape::wanted`].
+    wanted: &'s [bool; FIELDS.len()],
 }
 
 impl Common<'_> {
     /// One row. lade has no containers, and `images` does not compute shared sizes (as
     /// Docker's does not): those say `N/A`; `system df -v --format` has them.
     fn row(&self, repo: &str, tag: &str, digest: &str) -> Value {
-        let mut m = Map::with_capacity(self.fields.map_or(11, |f| f.len()));
-        let mut put = |k: &str, v: &str| {
-            if self.fields.is_none_or(|f| f.contains(k)) {
-                m.insert(k.to_owned(), Value::String(v.to_owned()));
+        // In the order of FIELDS.
+        let values = [
+            "N/A",
+            &self.created_at,
+            &self.created_since,
+            digest,
+            &self.id,
+            repo,
+            "N/A",
+            &self.size,
+            tag,
+            "N/A",
+            &self.size,
+        ];
+        let mut m = Map::with_capacity(self.wanted.iter().filter(|w| **w).count());
+        for (((k, _), v), wanted) in FIELDS.iter().zip(values).zip(self.wanted) {
+            if *wanted {
+                m.insert((*k).to_owned(), Value::String(v.to_owned()));
             }
-        };
-        put("Containers", "N/A");
-        put("CreatedAt", &self.created_at);
-        put("CreatedSince", &self.created_since);
-        put("Digest", digest);
-        put("ID", &self.id);
-        put("Repository", repo);
-        put("SharedSize", "N/A");
-        put("Size", &self.size);
-        put("Tag", tag);
-        put("UniqueSize", "N/A");
-        put("VirtualSize", &self.size);
+        }
         Value::Object(m)
     }
 }

@@ -292,20 +292,23 @@ fn images_digest_rows() {
     // digest.
     let app_manifest = manifest_of(&t, "docker.io/library/app:1");
     let other_manifest = manifest_of(&t, "docker.io/library/other:latest");
-    let meta_path = t.root().join("lade/meta.json");
-    let mut meta = json(&std::fs::read_to_string(&meta_path).unwrap());
-    for record in meta["images"].as_array_mut().unwrap() {
-        let m = record["manifest"].as_str().unwrap().to_owned();
-        let name = if m == app_manifest {
-            "app"
-        } else if m == other_manifest {
-            "pinned"
-        } else {
-            continue;
-        };
-        record["repo_digests"] = serde_json::json!([format!("docker.io/library/{name}@{m}")]);
-    }
-    std::fs::write(&meta_path, serde_json::to_vec(&meta).unwrap()).unwrap();
+    let store = lade_store::Store::open(t.root()).unwrap();
+    store
+        .update(|state| {
+            for record in state.meta_mut().images.values_mut() {
+                let m = record.manifest.to_string();
+                let name = if m == app_manifest {
+                    "app"
+                } else if m == other_manifest {
+                    "pinned"
+                } else {
+                    continue;
+                };
+                record.repo_digests = vec![format!("docker.io/library/{name}@{m}")];
+            }
+            Ok::<_, lade_store::StoreError>(())
+        })
+        .unwrap();
 
     let rows = |args: &[&str]| {
         let mut full = vec![
