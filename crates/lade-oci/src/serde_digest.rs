@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serializer};
 
 pub fn serialize<S: Serializer>(d: &Digest, s: S) -> Result<S::Ok, S::Error> {
     if s.is_human_readable() {
-        s.collect_str(d)
+        s.serialize_str(&d.spelled())
     } else {
         s.serialize_bytes(d.as_bytes())
     }

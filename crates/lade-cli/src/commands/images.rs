@@ -80,15 +80,44 @@ pub fn run(args: &ImagesArgs, settings: &Settings) -> anyhow::Result<i32> {
         tz: jiff::tz::TimeZone::system(),
         wanted: FIELDS.map(|(f, _)| read.as_ref().is_none_or(|r| r.contains(f))),
     };
-    // Rows are made as they are printed: 10,000 images need not hold 10,000 maps.
-    let rows = images.iter().flat_map(|image| {
+    let make_rows = |images: &[lade_store::Image<'_>]| {
         let mut rows = Vec::new();
-        shape.rows(image, &repo_digests(image, &filters), &mut rows);
+        for image in images {
+            shape.rows(image, &repo_digests(image, &filters), &mut rows);
+        }
         rows
-    });
-    format::render(&template, rows, &FIELDS, &mut std::io::stdout().lock())?;
+    };
+    let mut stdout = std::io::stdout().lock();
+    if images.len() < ROWS_ON_A_THREAD {
+        format::render(&template, make_rows(&images), &FIELDS, &mut stdout)?;
+    } else {
+        // Rows are made on a second thread while this one prints them (the template
+        // and the table cost about as much again), in batches: 10,000 images need
+        // not hold 10,000 maps at once.
+        let images = &images;
+        let make_rows = &make_rows;
+        std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::sync_channel(4);
+            s.spawn(move || {
+                for batch in images.chunks(ROWS_PER_BATCH) {
+                    if tx.send(make_rows(batch)).is_err() {
+                        break;
+                    }
+                }
+            });
+            format::render(&template, rx.into_iter().flatten(), &FIELDS, &mut stdout)
+        })?;
+    }
+    // The process ends here: freeing 10,000 records one by one would cost a
+    // twentieth of the listing.
+    std::mem::forget(images);
+    std::mem::forget(state);
     Ok(crate::exit::SUCCESS)
 }
+
+/// Below this many images, rows are made on the printing thread.
+const ROWS_ON_A_THREAD: usize = 500;
+const ROWS_PER_BATCH: usize = 128;
 
 struct Shape {
     trunc: bool,
