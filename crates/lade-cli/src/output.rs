@@ -256,6 +256,13 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
                         "the registry (or something between) sent corrupt data, and none of it was kept: pull again".into(),
                     )
                 }
+                StoreError::CorruptFile { path, .. }
+                    if path.file_name().is_some_and(|n| n == "meta.bin" || n == "meta.json") =>
+                {
+                    hints.push(
+                        "run `lade system check --repair` to rebuild lade's image records from the blobs".into(),
+                    )
+                }
                 StoreError::DigestMismatch { .. } | StoreError::BlobMissing(_) => hints.push(
                     "run `lade system check` to see what is damaged, and `lade system check --repair` to drop it".into(),
                 ),

@@ -92,3 +92,46 @@ pub fn disk_usage(state: &State) -> DiskUsage {
     out.images.sort_by(|a, b| b.created.cmp(&a.created));
     out
 }
+
+/// Reads every layer of the store whose sizes no record knows (records rebuilt from
+/// the blobs, images another tool put in the layout) and records its sizes, so that
+/// `images`, `history` and `df` show what Docker would. Returns how many layers it
+/// measured; a layer that does not read as a tar is left as it is.
+pub fn measure_layers(store: &lade_store::Store) -> Result<usize, lade_store::StoreError> {
+    let state = store.state()?;
+    let mut unknown: Vec<lade_reference::Digest> = state
+        .meta()
+        .images
+        .values()
+        .flat_map(|r| &r.layers)
+        .filter(|l| l.content_size.is_none() || l.uncompressed_size.is_none())
+        .map(|l| l.digest.clone())
+        .collect();
+    unknown.sort_unstable();
+    unknown.dedup();
+    let mut measured = std::collections::HashMap::new();
+    for digest in unknown {
+        let facts = store
+            .open_blob(&digest)
+            .ok()
+            .and_then(|f| lade_archive::inspect_layer(std::io::BufReader::new(f), false).ok());
+        if let Some(f) = facts {
+            measured.insert(digest, (f.tar_size, f.content_size));
+        }
+    }
+    if measured.is_empty() {
+        return Ok(0);
+    }
+    store.update(|s| {
+        for r in s.meta_mut().images.values_mut() {
+            for l in &mut r.layers {
+                if let Some(&(tar, content)) = measured.get(&l.digest) {
+                    l.uncompressed_size = l.uncompressed_size.or(Some(tar));
+                    l.content_size = l.content_size.or(Some(content));
+                }
+            }
+        }
+        Ok::<_, lade_store::StoreError>(())
+    })?;
+    Ok(measured.len())
+}

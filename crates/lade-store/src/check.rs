@@ -22,6 +22,9 @@ pub enum Problem {
     LeftoverTemp(PathBuf),
     /// A blob no image references.
     OrphanBlob { digest: Digest, size: u64 },
+    /// lade's records file (`lade/meta.bin`) cannot be read: every command fails until
+    /// it is rebuilt from the blobs.
+    CorruptRecords { path: PathBuf, reason: String },
 }
 
 impl fmt::Display for Problem {
@@ -38,6 +41,9 @@ impl fmt::Display for Problem {
             Problem::OrphanBlob { digest, size } => {
                 write!(f, "unreferenced blob {digest} ({size} bytes)")
             }
+            Problem::CorruptRecords { path, reason } => {
+                write!(f, "{} cannot be read: {reason}", path.display())
+            }
         }
     }
 }
@@ -47,7 +53,10 @@ impl Problem {
     pub fn is_damage(&self) -> bool {
         matches!(
             self,
-            Problem::CorruptBlob { .. } | Problem::MissingBlob { .. } | Problem::BadManifest { .. }
+            Problem::CorruptBlob { .. }
+                | Problem::MissingBlob { .. }
+                | Problem::BadManifest { .. }
+                | Problem::CorruptRecords { .. }
         )
     }
 }
@@ -60,6 +69,10 @@ pub struct CheckReport {
     pub problems: Vec<Problem>,
     /// Lines describing each repair made.
     pub repairs: Vec<String>,
+    /// The records were rebuilt from the blobs (they could not be read): layer sizes
+    /// that only reading the layers gives are unknown (see
+    /// `lade_ops::df::measure_layers`).
+    pub records_rebuilt: bool,
 }
 
 impl CheckReport {
@@ -96,7 +109,31 @@ impl Store {
         }
         let present = |d: &Digest| self.has_blob(d) && !corrupt.contains(d);
 
-        let state = self.state()?;
+        let state = match self.state() {
+            Err(StoreError::CorruptFile { path, source }) if self.is_records_file(&path) => {
+                report.problems.push(Problem::CorruptRecords {
+                    path: path.clone(),
+                    reason: source.to_string(),
+                });
+                if repair {
+                    // Kept for whoever wants to look at it; the records are a cache
+                    // plus arrival times and repository digests, which are lost.
+                    let aside = path.with_extension("corrupt");
+                    fs_err::rename(&path, &aside)?;
+                    self.update(|_| Ok::<_, StoreError>(()))?;
+                    report.records_rebuilt = true;
+                    report.repairs.push(format!(
+                        "moved {} to {} and rebuilt the records from the blobs (arrival times and repository digests are lost)",
+                        path.display(),
+                        aside.display()
+                    ));
+                    self.state()?
+                } else {
+                    self.state_without_records()?
+                }
+            }
+            r => r?,
+        };
         let mut referenced = BTreeSet::new();
         let mut broken = BTreeSet::new();
         for entry in &state.index.manifests {
@@ -185,7 +222,9 @@ impl Store {
                         temps.push((path.clone(), 0));
                         report.repairs.push(format!("deleted {}", path.display()));
                     }
-                    Problem::MissingBlob { .. } | Problem::BadManifest { .. } => {}
+                    Problem::MissingBlob { .. }
+                    | Problem::BadManifest { .. }
+                    | Problem::CorruptRecords { .. } => {}
                 }
             }
             // Under the store's lock too: a temporary file seen above may belong to an

@@ -216,8 +216,25 @@ impl Store {
                 (index, meta)
             })
         };
-        let index = index?;
-        let (mut meta, mut changed) = meta?;
+        let (meta, changed) = meta?;
+        Ok(self.complete(index?, meta, changed))
+    }
+
+    /// The state as if there were no records (they cannot be read): every record
+    /// derived from the blobs.
+    pub(crate) fn state_without_records(&self) -> Result<State, StoreError> {
+        Ok(self.complete(self.read_index()?, Meta::default(), true))
+    }
+
+    /// Whether `path` is where the records are kept (see [`Store::state`]).
+    pub(crate) fn is_records_file(&self, path: &Path) -> bool {
+        [META_FILE, META_JSON_FILE]
+            .iter()
+            .any(|f| path == self.lade_dir().join(f))
+    }
+
+    /// Derives a record for each image that has none.
+    fn complete(&self, index: ImageIndex, mut meta: Meta, mut changed: bool) -> State {
         for d in &index.manifests {
             if !meta.images.contains_key(&d.digest)
                 && let Ok(record) = self.derive_record(d, None)
@@ -226,7 +243,7 @@ impl Store {
                 changed = true;
             }
         }
-        Ok(State::read(index, meta, changed))
+        State::read(index, meta, changed)
     }
 
     /// The records, and whether they must be written again (they came from the

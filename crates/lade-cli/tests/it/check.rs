@@ -139,6 +139,61 @@ fn check_finds_and_repairs_damage() {
     t.run(&["inspect", "bystander"]).ok();
 }
 
+/// A damaged records file (`lade/meta.bin`) stops every command with an error that
+/// names it and says what to run; `check --repair` rebuilds the records from the blobs,
+/// keeping every image and name.
+#[test]
+fn damaged_records_are_rebuilt_from_the_blobs() {
+    let t = TestRoot::new();
+    t.run_stdin(&["import", "-", "one:1"], &tarball(&[("f", b"1")]))
+        .ok();
+    t.run_stdin(&["import", "-", "two:2"], &tarball(&[("g", b"2")]))
+        .ok();
+    // A change of records writes lade/meta.bin.
+    t.run(&["rmi", "one:1"]).ok();
+    t.run_stdin(&["import", "-", "one:1"], &tarball(&[("f", b"1")]))
+        .ok();
+    let listing = |t: &TestRoot| {
+        t.run(&[
+            "images",
+            "--format",
+            "{{.Repository}}:{{.Tag}} {{.ID}} {{.Size}}",
+        ])
+        .ok()
+        .stdout
+    };
+    let before = listing(&t);
+    let records = t.root().join("lade/meta.bin");
+    let mut bytes = std::fs::read(&records).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&records, bytes).unwrap();
+
+    let run = t.run(&["images"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("meta.bin is corrupt"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "hint: run `lade system check --repair` to rebuild lade's image records from the blobs"
+        ),
+        "{}",
+        run.stderr
+    );
+    let run = t.run(&["system", "check"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("meta.bin cannot be read"),
+        "{}",
+        run.stdout
+    );
+
+    let run = t.run(&["system", "check", "--repair"]).ok();
+    assert!(run.stdout.contains("rebuilt the records"), "{}", run.stdout);
+    assert!(t.root().join("lade/meta.corrupt").exists());
+    assert_eq!(listing(&t), before);
+    let after = t.run(&["system", "check"]).ok().stdout;
+    assert!(after.contains(": 0 problems"), "{after}");
+}
+
 #[test]
 fn a_directory_that_is_not_a_store_is_refused() {
     let t = TestRoot::new();
