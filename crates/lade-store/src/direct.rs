@@ -23,6 +23,10 @@ const ALIGN: usize = 4096;
 /// thread per file, to overlap the disk's wait with the download, saved nothing
 /// measurable (other downloads use the CPU meanwhile).
 const WINDOW: usize = 512 << 10;
+/// On a slow download, what has been held this long is written (its aligned part)
+/// without waiting for a full window: a killed pull loses at most this much time of
+/// download, as it did when every byte went through the page cache at once.
+const HOLD_AT_MOST: std::time::Duration = std::time::Duration::from_millis(200);
 
 /// Appends to a file from a given offset through an aligned window, written with
 /// `O_DIRECT` when it is full. Bytes still in the window are written by
@@ -41,6 +45,8 @@ pub(crate) struct DirectWriter {
     base: u64,
     /// Whether the file descriptor has `O_DIRECT` set.
     direct: bool,
+    /// When the window was last written.
+    written_at: std::time::Instant,
 }
 
 impl DirectWriter {
@@ -59,6 +65,7 @@ impl DirectWriter {
             held,
             base,
             direct: false,
+            written_at: std::time::Instant::now(),
         };
         let head = w.start..w.start + held;
         w.file
@@ -108,6 +115,9 @@ impl DirectWriter {
                 self.write_window(WINDOW)?;
             }
         }
+        if self.held >= ALIGN && self.written_at.elapsed() >= HOLD_AT_MOST {
+            self.write_window(self.held - self.held % ALIGN)?;
+        }
         Ok(())
     }
 
@@ -128,6 +138,7 @@ impl DirectWriter {
             .copy_within(self.start + len..self.start + self.held, self.start);
         self.held -= len;
         self.base += len as u64;
+        self.written_at = std::time::Instant::now();
         Ok(())
     }
 
@@ -213,6 +224,23 @@ mod tests {
         let mut want = first;
         want.extend_from_slice(&more);
         assert_eq!(written(&path), want);
+    }
+
+    #[test]
+    fn a_slow_file_is_written_without_a_full_window() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let file = fs_err::File::create(&path).expect("create");
+        let mut w = DirectWriter::new(file, 0).expect("writer");
+        let data = pattern(3 * ALIGN + 10, 6);
+        w.write_all(&data[..ALIGN + 1]).expect("write");
+        assert_eq!(written(&path).len(), 0, "written before its time");
+        std::thread::sleep(HOLD_AT_MOST);
+        w.write_all(&data[ALIGN + 1..]).expect("write");
+        // The aligned part is on disk; the rest waits.
+        assert_eq!(written(&path), data[..3 * ALIGN]);
+        drop(w);
+        assert_eq!(written(&path), data);
     }
 
     #[test]
