@@ -256,9 +256,7 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
                         "the registry (or something between) sent corrupt data, and none of it was kept: pull again".into(),
                     )
                 }
-                StoreError::CorruptFile { path, .. }
-                    if path.file_name().is_some_and(|n| n == "meta.bin" || n == "meta.json") =>
-                {
+                StoreError::CorruptRecords { .. } => {
                     hints.push(
                         "run `lade system check --repair` to rebuild lade's image records from the blobs".into(),
                     )

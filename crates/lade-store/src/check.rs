@@ -110,7 +110,7 @@ impl Store {
         let present = |d: &Digest| self.has_blob(d) && !corrupt.contains(d);
 
         let state = match self.state() {
-            Err(StoreError::CorruptFile { path, source }) if self.is_records_file(&path) => {
+            Err(StoreError::CorruptRecords { path, source }) => {
                 report.problems.push(Problem::CorruptRecords {
                     path: path.clone(),
                     reason: source.to_string(),

@@ -28,6 +28,13 @@ pub enum StoreError {
         path: PathBuf,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The image records (`lade/meta.bin`, or an older lade's `meta.json`) cannot be
+    /// read; `Store::check` with repair rebuilds them from the blobs.
+    #[error("{} is corrupt: {source}", path.display())]
+    CorruptRecords {
+        path: PathBuf,
+        source: crate::MetaError,
+    },
     #[error("content does not match its digest: expected {expected}, got {actual}")]
     DigestMismatch { expected: Digest, actual: Digest },
     #[error("content of {digest} has the wrong size: expected {expected} bytes, got {actual}")]

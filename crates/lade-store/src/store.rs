@@ -232,13 +232,6 @@ impl Store {
         Ok(self.complete(self.read_index()?, Meta::default(), true))
     }
 
-    /// Whether `path` is where the records are kept (see [`Store::state`]).
-    pub(crate) fn is_records_file(&self, path: &Path) -> bool {
-        [META_FILE, META_JSON_FILE]
-            .iter()
-            .any(|f| path == self.lade_dir().join(f))
-    }
-
     /// Derives a record for each image that has none.
     fn complete(&self, index: ImageIndex, mut meta: Meta, mut changed: bool) -> State {
         for d in &index.manifests {
@@ -255,10 +248,7 @@ impl Store {
     /// The records, and whether they must be written again (they came from the
     /// `meta.json` of an older lade, which the next [`Store::update`] replaces).
     fn read_meta(&self) -> Result<(Meta, bool), StoreError> {
-        let corrupt = |path: PathBuf, e: crate::meta::MetaError| StoreError::CorruptFile {
-            path,
-            source: e.into(),
-        };
+        let corrupt = |path, source| StoreError::CorruptRecords { path, source };
         let path = self.lade_dir().join(META_FILE);
         match fs_err::read(&path) {
             Ok(bytes) => {
