@@ -58,7 +58,7 @@ pub(crate) struct Removal {
 pub(crate) fn names_of(state: &State, manifest: &Digest) -> Vec<Reference> {
     state
         .index
-        .manifests
+        .manifests()
         .iter()
         .filter(|d| &d.digest == manifest)
         .filter_map(|d| d.ref_name())
@@ -125,7 +125,6 @@ impl Removal {
         }
         state
             .index
-            .manifests
             .retain(|d| !d.ref_name().is_some_and(|n| removed_names.contains(n)));
         self.delete_images(state, to_delete);
     }
@@ -201,7 +200,7 @@ impl Removal {
             }
             gone.insert(manifest);
         }
-        state.index.manifests.retain(|d| !gone.contains(&d.digest));
+        state.index.retain(|d| !gone.contains(&d.digest));
     }
 
     /// Records that `record` left the store: `Deleted` with its image ID unless another

@@ -232,7 +232,7 @@ mod tests {
             remove(&mut state, "other:1", false).unwrap(),
             ["Untagged: other:1".to_owned(), format!("Deleted: {id}")]
         );
-        assert!(state.index.manifests.is_empty());
+        assert!(state.index.manifests().is_empty());
         assert!(state.meta().images.is_empty());
     }
 
@@ -273,7 +273,7 @@ mod tests {
             remove(&mut state, &format!("redis@{m}"), false).unwrap(),
             [format!("Untagged: redis@{m}")]
         );
-        assert_eq!(state.index.manifests.len(), 1);
+        assert_eq!(state.index.manifests().len(), 1);
     }
 
     #[test]

@@ -136,7 +136,7 @@ impl Store {
         };
         let mut referenced = BTreeSet::new();
         let mut broken = BTreeSet::new();
-        for entry in &state.index.manifests {
+        for entry in state.index.manifests() {
             report.images_checked += 1;
             let image = entry
                 .ref_name()
@@ -232,7 +232,7 @@ impl Store {
             self.delete_temp_files(&guard, &temps)?;
             if !broken.is_empty() {
                 self.update(|s| {
-                    s.index.manifests.retain(|d| !broken.contains(&d.digest));
+                    s.index.retain(|d| !broken.contains(&d.digest));
                     Ok::<_, StoreError>(())
                 })?;
                 for d in &broken {

@@ -23,7 +23,7 @@ impl State {
         let mut counted = std::collections::HashSet::new();
         // Each manifest with a record once, as `images()` has them (without building
         // every image's names again).
-        for d in &self.index.manifests {
+        for d in self.index.manifests() {
             if !counted.insert(&d.digest) {
                 continue;
             }
@@ -49,7 +49,7 @@ impl Store {
     /// the blobs, as `check` reads them.
     pub fn live_blobs(&self, state: &State) -> BTreeSet<Digest> {
         let mut live = BTreeSet::new();
-        for entry in &state.index.manifests {
+        for entry in state.index.manifests() {
             live.insert(entry.digest.clone());
             if let Some(record) = state.meta().images.get(&entry.digest) {
                 live.extend(record.blobs().cloned());

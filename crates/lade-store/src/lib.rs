@@ -44,6 +44,7 @@ mod direct;
 mod error;
 mod fsutil;
 mod gc;
+mod index;
 mod lock;
 mod manifest_list;
 mod meta;
@@ -55,6 +56,7 @@ mod store;
 pub use blob::{BlobWriter, sha256_hex_of};
 pub use check::{CheckReport, Problem};
 pub use error::StoreError;
+pub use index::Index;
 pub use manifest_list::{ListEntry, MANIFEST_LIST_VERSION, ManifestList};
 pub use meta::{ImageRecord, KnownSizes, LayerRecord, META_VERSION, Meta, MetaError};
 pub use mounts::{

@@ -4,6 +4,8 @@
 use std::collections::BTreeMap;
 
 use lade_oci::{Descriptor, ImageIndex};
+
+use crate::Index;
 use lade_reference::{Digest, Reference};
 
 use crate::{ImageRecord, Meta};
@@ -11,7 +13,7 @@ use crate::{ImageRecord, Meta};
 /// `index.json` and the records as read together.
 #[derive(Debug, Clone)]
 pub struct State {
-    pub index: ImageIndex,
+    pub index: Index,
     meta: Meta,
     /// Whether `meta` differs from `meta.bin`: [`crate::Store::update`] writes it only
     /// then (a tag or untag rewrites `index.json` alone).
@@ -44,14 +46,14 @@ impl State {
     /// records file has none of them.
     pub fn new(index: ImageIndex, meta: Meta) -> Self {
         Self {
-            index,
+            index: index.into(),
             meta,
             meta_changed: true,
         }
     }
 
     /// As read from disk: `meta_changed` says whether records were added on the way.
-    pub(crate) fn read(index: ImageIndex, meta: Meta, meta_changed: bool) -> Self {
+    pub(crate) fn read(index: Index, meta: Meta, meta_changed: bool) -> Self {
         Self {
             index,
             meta,
@@ -78,7 +80,7 @@ impl State {
     pub fn images(&self) -> Vec<Image<'_>> {
         let mut order: Vec<&Digest> = Vec::new();
         let mut by_digest: BTreeMap<&Digest, Image<'_>> = BTreeMap::new();
-        for d in &self.index.manifests {
+        for d in self.index.manifests() {
             let Some(record) = self.meta.images.get(&d.digest) else {
                 continue;
             };
@@ -107,7 +109,7 @@ impl State {
         let record = self.meta.images.get(manifest)?;
         let mut entries = self
             .index
-            .manifests
+            .manifests()
             .iter()
             .filter(|d| &d.digest == manifest);
         let descriptor = entries.next()?;
@@ -151,7 +153,7 @@ impl State {
 
     /// Removes an image and all its names.
     pub fn remove_image(&mut self, manifest: &Digest) {
-        self.index.manifests.retain(|d| &d.digest != manifest);
+        self.index.retain(|d| &d.digest != manifest);
         if self.meta.images.remove(manifest).is_some() {
             self.meta_changed = true;
         }
@@ -165,7 +167,7 @@ impl State {
     /// Drops records whose image has no entry in `index.json`.
     pub(crate) fn drop_stale_records(&mut self) {
         // A sorted list: no tree of 10,000 nodes to build for each change.
-        let mut live: Vec<&Digest> = self.index.manifests.iter().map(|d| &d.digest).collect();
+        let mut live: Vec<&Digest> = self.index.manifests().iter().map(|d| &d.digest).collect();
         live.sort_unstable();
         let before = self.meta.images.len();
         self.meta
@@ -181,21 +183,21 @@ impl State {
 /// [`crate::Store::update_names`]), with no record read or written.
 #[derive(Debug)]
 pub struct Names<'a> {
-    pub(crate) index: &'a mut ImageIndex,
+    pub(crate) index: &'a mut Index,
     /// Whether a name changed (else `index.json` is not written again).
     pub(crate) changed: bool,
 }
 
-fn lookup_in<'i>(index: &'i ImageIndex, name: &Reference) -> Option<&'i Descriptor> {
+fn lookup_in<'i>(index: &'i Index, name: &Reference) -> Option<&'i Descriptor> {
     let want = name.to_string();
     index
-        .manifests
+        .manifests()
         .iter()
         .find(|d| d.ref_name() == Some(want.as_str()))
 }
 
-fn has_entry_in(index: &ImageIndex, manifest: &Digest) -> bool {
-    index.manifests.iter().any(|d| &d.digest == manifest)
+fn has_entry_in(index: &Index, manifest: &Digest) -> bool {
+    index.manifests().iter().any(|d| &d.digest == manifest)
 }
 
 impl Names<'_> {
@@ -211,25 +213,24 @@ impl Names<'_> {
         let want = name.to_string();
         let old = self
             .index
-            .manifests
+            .manifests()
             .iter()
             .position(|d| d.ref_name() == Some(want.as_str()))
-            .map(|i| self.index.manifests.remove(i));
+            .map(|i| self.index.remove(i));
         // The new image is no longer dangling.
         self.index
-            .manifests
             .retain(|d| !(d.digest == descriptor.digest && d.ref_name().is_none()));
         let mut entry = descriptor.clone();
         entry
             .annotations
             .insert(lade_oci::ANNOTATION_REF_NAME.to_owned(), want);
-        self.index.manifests.push(entry);
+        self.index.push(entry);
         if let Some(mut old) = old
             && old.digest != descriptor.digest
             && !has_entry_in(self.index, &old.digest)
         {
             old.annotations.remove(lade_oci::ANNOTATION_REF_NAME);
-            self.index.manifests.push(old);
+            self.index.push(old);
         }
     }
 
@@ -239,7 +240,7 @@ impl Names<'_> {
             self.changed = true;
             let mut entry = descriptor.clone();
             entry.annotations.remove(lade_oci::ANNOTATION_REF_NAME);
-            self.index.manifests.push(entry);
+            self.index.push(entry);
         }
     }
 
@@ -248,10 +249,10 @@ impl Names<'_> {
         let want = name.to_string();
         let i = self
             .index
-            .manifests
+            .manifests()
             .iter()
             .position(|d| d.ref_name() == Some(want.as_str()))?;
         self.changed = true;
-        Some(self.index.manifests.remove(i).digest)
+        Some(self.index.remove(i).digest)
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use lade_oci::{Descriptor, ImageConfig, ImageIndex, Manifest};
 use lade_reference::Digest;
 
+use crate::Index;
 use crate::blob::{BlobWriter, sha256_of_reader};
 use crate::fsutil::{annotate, write_atomic};
 use crate::lock::{LockGuard, lock, try_lock_exclusive};
@@ -205,13 +206,14 @@ impl Store {
         let index_bytes = fs_err::read(&index_path)?;
         // The records and their file take about five times as much memory as
         // index.json is long (4 MB of records and 3 MB of file per MB of index).
-        let meta_hint = index_bytes.len() * 5;
-        let parse_index = || parse_index(&index_path, &index_bytes);
+        let index_len = index_bytes.len();
+        let meta_hint = index_len * 5;
+        let parse_index = || parse_index(&index_path, index_bytes);
         let read_meta = || {
             warm_thread_heap(meta_hint);
             self.read_meta()
         };
-        let (index, meta) = if index_bytes.len() < PARSE_IN_PARALLEL {
+        let (index, meta) = if index_len < PARSE_IN_PARALLEL {
             (parse_index(), read_meta())
         } else {
             std::thread::scope(|s| {
@@ -233,8 +235,8 @@ impl Store {
     }
 
     /// Derives a record for each image that has none.
-    fn complete(&self, index: ImageIndex, mut meta: Meta, mut changed: bool) -> State {
-        for d in &index.manifests {
+    fn complete(&self, index: Index, mut meta: Meta, mut changed: bool) -> State {
+        for d in index.manifests() {
             if !meta.images.contains_key(&d.digest)
                 && let Ok(record) = self.derive_record(d, None)
             {
@@ -325,18 +327,17 @@ impl Store {
         Ok(lock(&self.lade_dir().join("lock"), true)?)
     }
 
-    fn write_index(&self, index: &ImageIndex) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(index).unwrap_or_default();
+    fn write_index(&self, index: &Index) -> Result<(), StoreError> {
         Ok(write_atomic(
             &self.tmp_dir(),
             &self.root.join("index.json"),
-            &bytes,
+            &index.to_json(),
         )?)
     }
 
-    fn read_index(&self) -> Result<ImageIndex, StoreError> {
+    fn read_index(&self) -> Result<Index, StoreError> {
         let path = self.root.join("index.json");
-        parse_index(&path, &fs_err::read(&path)?)
+        parse_index(&path, fs_err::read(&path)?)
     }
 
     /// Starts a write session (see [`Ingest`]).
@@ -484,11 +485,14 @@ fn warm_thread_heap(bytes: usize) {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(bytes)));
 }
 
-fn parse_index(path: &Path, bytes: &[u8]) -> Result<ImageIndex, StoreError> {
-    serde_json::from_slice(bytes).map_err(|source| StoreError::CorruptFile {
+fn parse_index(path: &Path, bytes: Vec<u8>) -> Result<Index, StoreError> {
+    let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::CorruptFile {
         path: path.to_owned(),
-        source: source.into(),
-    })
+        source,
+    };
+    // Checked once here, the text is not checked again string by string.
+    let text = String::from_utf8(bytes).map_err(|e| corrupt(e.into()))?;
+    Index::parse(text).map_err(|e| corrupt(e.into()))
 }
 
 /// An image's labels, as its record keeps them.

@@ -131,7 +131,7 @@ fn apply(store: &Store, model: &mut Model, present: &mut Vec<u8>, op: &Op) {
                 .update(|s| {
                     let d = s
                         .index
-                        .manifests
+                        .manifests()
                         .iter()
                         .find(|d| d.digest == digest)
                         .cloned()
@@ -210,7 +210,7 @@ fn assert_invariants(store: &Store, model: &Model, present: &[u8], after: &Op) {
         .map(|b| lade_store::Meta::from_bytes(&b).unwrap())
         .unwrap_or_default();
     let mut names: BTreeMap<String, Digest> = BTreeMap::new();
-    for d in &state.index.manifests {
+    for d in state.index.manifests() {
         if let Some(n) = d.ref_name() {
             assert!(
                 names.insert(n.to_owned(), d.digest.clone()).is_none(),
