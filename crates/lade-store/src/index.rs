@@ -16,10 +16,13 @@ pub struct Index {
     /// Everything but the entries (its `manifests` stay empty).
     head: ImageIndex,
     manifests: Vec<Descriptor>,
-    /// For each entry of `manifests`, where its text is in `text`, while the entry is
-    /// unchanged.
-    spans: Vec<Option<Range<usize>>>,
-    /// The document as read.
+    /// For each entry of `manifests`, while it is unchanged, its place among the
+    /// entries of `text`.
+    origins: Vec<Option<usize>>,
+    /// How many entries `text` has.
+    read: usize,
+    /// The document as read; its entries are found in it only when it is written
+    /// again (reading alone does not pay for that).
     text: String,
 }
 
@@ -28,18 +31,11 @@ impl Index {
     pub fn parse(text: String) -> Result<Self, serde_json::Error> {
         let mut head: ImageIndex = serde_json::from_str(&text)?;
         let manifests = std::mem::take(&mut head.manifests);
-        // The document is valid JSON; should its entries not be found where they were
-        // parsed from (a key spelt with escapes), every entry is written afresh.
-        let spans = entry_spans(text.as_bytes())
-            .filter(|s| s.len() == manifests.len())
-            .map_or_else(
-                || vec![None; manifests.len()],
-                |s| s.into_iter().map(Some).collect(),
-            );
         Ok(Self {
+            origins: (0..manifests.len()).map(Some).collect(),
+            read: manifests.len(),
             head,
             manifests,
-            spans,
             text,
         })
     }
@@ -57,14 +53,25 @@ impl Index {
             all.manifests = self.manifests.clone();
             return serde_json::to_vec(&all).unwrap_or_default();
         };
+        // The text was parsed as valid JSON; should its entries not be found as they
+        // were parsed (a key spelt with escapes), every entry is written afresh.
+        let spans = if self.origins.iter().any(Option::is_some) {
+            entry_spans(self.text.as_bytes()).filter(|s| s.len() == self.read)
+        } else {
+            None
+        };
+        let text_of = |origin: &Option<usize>| {
+            let span = spans.as_ref()?.get((*origin)?)?;
+            self.text.as_bytes().get(span.clone())
+        };
         let mut out = Vec::with_capacity(self.text.len() + head.len() + 512);
         out.extend_from_slice(&head[..at]);
-        for (i, (d, span)) in self.manifests.iter().zip(&self.spans).enumerate() {
+        for (i, (d, origin)) in self.manifests.iter().zip(&self.origins).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            match span {
-                Some(span) => out.extend_from_slice(&self.text.as_bytes()[span.clone()]),
+            match text_of(origin) {
+                Some(text) => out.extend_from_slice(text),
                 // Strings, numbers and maps with string keys: serializing cannot fail.
                 None => serde_json::to_writer(&mut out, d).unwrap_or_default(),
             }
@@ -81,12 +88,12 @@ impl Index {
     /// Adds an entry at the end.
     pub fn push(&mut self, entry: Descriptor) {
         self.manifests.push(entry);
-        self.spans.push(None);
+        self.origins.push(None);
     }
 
     /// Takes out the entry at `i`.
     pub fn remove(&mut self, i: usize) -> Descriptor {
-        self.spans.remove(i);
+        self.origins.remove(i);
         self.manifests.remove(i)
     }
 
@@ -99,7 +106,7 @@ impl Index {
             k
         });
         let mut kept = kept.into_iter();
-        self.spans.retain(|_| kept.next().unwrap_or(false));
+        self.origins.retain(|_| kept.next().unwrap_or(false));
     }
 }
 
@@ -108,7 +115,8 @@ impl From<ImageIndex> for Index {
     fn from(mut head: ImageIndex) -> Self {
         let manifests = std::mem::take(&mut head.manifests);
         Self {
-            spans: vec![None; manifests.len()],
+            origins: vec![None; manifests.len()],
+            read: 0,
             head,
             manifests,
             text: String::new(),
