@@ -28,7 +28,7 @@ pub fn sniff_bytes(head: &[u8]) -> Sniffed {
 }
 
 /// Reads up to 6 bytes from `r`: the most any magic number needs.
-fn read_head(r: &mut impl Read) -> io::Result<Vec<u8>> {
+pub(crate) fn read_head(r: &mut impl Read) -> io::Result<Vec<u8>> {
     let mut head = vec![0u8; 6];
     let mut got = 0;
     while got < head.len() {

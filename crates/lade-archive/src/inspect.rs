@@ -10,13 +10,18 @@
 //! ([`entry_content_size`] per entry), so that `images` shows what `docker images`
 //! shows without unpacking anything. (A path written twice in one layer counts twice
 //! here, once on Docker's disk; layers do not do that.)
+//!
+//! A pull reads each layer as it downloads; a layer already in the store is measured
+//! by [`measure_stored_layer`], the one place that decides how (load, and
+//! `system check --repair` for records rebuilt without sizes).
 
-use std::io::{self, Read};
+use std::io::{self, Read, Seek};
 
 use lade_reference::Digest;
+use lade_store::{LayerSizes, Store};
 use sha2::{Digest as _, Sha256};
 
-use crate::compression::decompressed;
+use crate::compression::{Sniffed, decompressed, read_head, sniff_bytes};
 
 /// Compressed layers up to this size are decompressed to learn their size as Docker
 /// counts it (pull, load); larger ones keep the size of their tar stream. Reading means
@@ -91,6 +96,64 @@ pub fn entry_content_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
     }
 }
 
+/// Measures a layer already in the store (load; `system check --repair` for layers
+/// whose records lost their sizes), given what the caller knows of it: its compression
+/// (sniffed from its first bytes when `None`) and the size of its tar stream (learnt
+/// with its diff ID on the way in).
+///
+/// An uncompressed layer is its own tar stream, and only its headers are read (its
+/// contents skipped with seeks). A compressed layer of at most `read_limit` bytes is
+/// decompressed to its end ([`INSPECT_LIMIT`] keeps to the layers a pull reads;
+/// `u64::MAX` reads any); a larger gzip layer's tar stream has the size its trailer
+/// states. What cannot be learnt stays unknown: a blob that is missing, a stream that
+/// is not a tar (no content size), a large zstd or xz layer.
+pub fn measure_stored_layer(
+    store: &Store,
+    digest: &Digest,
+    compression: Option<Sniffed>,
+    tar: Option<u64>,
+    read_limit: u64,
+) -> LayerSizes {
+    let known = LayerSizes { tar, content: None };
+    let Ok(mut file) = store.open_blob(digest) else {
+        return known;
+    };
+    let Ok(size) = file.metadata().map(|m| m.len()) else {
+        return known;
+    };
+    let compression = match compression {
+        Some(c) => c,
+        None => match read_head(&mut file).and_then(|head| {
+            file.rewind()?;
+            Ok(sniff_bytes(&head))
+        }) {
+            Ok(c) => c,
+            Err(_) => return known,
+        },
+    };
+    let read = match compression {
+        Sniffed::Plain => LayerSizes {
+            tar: Some(size),
+            content: plain_tar_content_size(file).ok(),
+        },
+        _ if size <= read_limit => inspect_layer(io::BufReader::new(file), false)
+            .map(|f| LayerSizes {
+                tar: Some(f.tar_size),
+                content: Some(f.content_size),
+            })
+            .unwrap_or_default(),
+        _ => LayerSizes::default(),
+    };
+    let sizes = known.or(read);
+    if compression == Sniffed::Gzip && sizes.tar.is_none() {
+        return LayerSizes {
+            tar: store.gzip_isize(digest),
+            ..sizes
+        };
+    }
+    sizes
+}
+
 /// A reader that counts (and maybe hashes) what passes through it.
 struct Counted<R> {
     inner: R,
@@ -159,6 +222,64 @@ mod tests {
         assert_eq!(
             (quick.diff_id, quick.content_size),
             (None, facts.content_size)
+        );
+    }
+
+    #[test]
+    fn a_stored_layer_is_measured_as_far_as_the_caller_allows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        let put = |bytes: &[u8]| store.ingest().unwrap().write_blob(bytes).unwrap();
+        let tar = tar_of(&[("a", &[1u8; 1000]), ("c", &[2u8; 513])]);
+        let facts = inspect_layer(&tar[..], false).unwrap();
+        let whole = LayerSizes {
+            tar: Some(facts.tar_size),
+            content: Some(facts.content_size),
+        };
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, &tar).unwrap();
+        let (plain, gzip) = (put(&tar), put(&gz.finish().unwrap()));
+        let zstd = put(&zstd::encode_all(&tar[..], 1).unwrap());
+        let measure = |d: &Digest, c: Option<Sniffed>, tar: Option<u64>, limit: u64| {
+            measure_stored_layer(&store, d, c, tar, limit)
+        };
+        // Read, whether the compression is given or sniffed; an uncompressed layer at
+        // any limit (only its headers are read).
+        for d in [&plain, &gzip, &zstd] {
+            assert_eq!(measure(d, None, None, u64::MAX), whole);
+        }
+        assert_eq!(measure(&plain, Some(Sniffed::Plain), None, 0), whole);
+        assert_eq!(
+            measure(&gzip, Some(Sniffed::Gzip), None, INSPECT_LIMIT),
+            whole
+        );
+        // Too large to read: gzip's trailer still gives the tar stream's size.
+        let trailer = LayerSizes {
+            tar: whole.tar,
+            content: None,
+        };
+        assert_eq!(measure(&gzip, Some(Sniffed::Gzip), None, 0), trailer);
+        assert_eq!(measure(&zstd, None, None, 0), LayerSizes::default());
+        // A size the caller knows is kept.
+        assert_eq!(measure(&zstd, None, Some(7), 0).tar, Some(7));
+        assert_eq!(measure(&gzip, None, Some(7), u64::MAX).tar, Some(7));
+        // Not a tar, or not in the store: nothing more is learnt.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        io::Write::write_all(&mut gz, b"not a tar").unwrap();
+        let junk = put(&gz.finish().unwrap());
+        let junk_sizes = measure(&junk, None, None, u64::MAX);
+        assert_eq!(
+            junk_sizes,
+            LayerSizes {
+                tar: Some(9),
+                content: None
+            }
+        );
+        let absent = Digest::from_sha256_bytes(&[3; 32]);
+        assert_eq!(measure(&absent, None, Some(7), u64::MAX).tar, Some(7));
+        assert_eq!(
+            measure(&absent, None, None, u64::MAX),
+            LayerSizes::default()
         );
     }
 

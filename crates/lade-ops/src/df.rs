@@ -1,6 +1,6 @@
 //! `lade system df`: how much the images take, counting layers that images share once.
 //!
-//! Everything comes from the records in `lade/meta.json` (sizes were recorded when the
+//! Everything comes from the records in `lade/meta.bin` (sizes were recorded when the
 //! blobs arrived); no blob is read, so it is instant at any size. Sizes are Docker's
 //! measure (uncompressed layers where known), as `images` shows them.
 //!
@@ -95,11 +95,13 @@ pub fn disk_usage(state: &State) -> DiskUsage {
 
 /// Reads every layer of the store whose sizes no record knows (records rebuilt from
 /// the blobs, images another tool put in the layout) and records its sizes, so that
-/// `images`, `history` and `df` show what Docker would. Returns how many layers it
-/// measured; a layer that does not read as a tar is left as it is.
+/// `images`, `history` and `df` show what Docker would. Each layer is measured as load
+/// measures it (see [`lade_archive::measure_stored_layer`]), but a compressed one is
+/// decompressed whatever its size. Returns how many layers it measured; a layer that
+/// does not read as a tar is left as it is.
 pub fn measure_layers(store: &lade_store::Store) -> Result<usize, lade_store::StoreError> {
     let state = store.state()?;
-    let mut unknown: Vec<lade_reference::Digest> = state
+    let mut unknown: Vec<Digest> = state
         .meta()
         .images
         .values()
@@ -109,27 +111,19 @@ pub fn measure_layers(store: &lade_store::Store) -> Result<usize, lade_store::St
         .collect();
     unknown.sort_unstable();
     unknown.dedup();
-    let mut measured = std::collections::HashMap::new();
+    let mut measured = lade_store::KnownSizes::new();
     for digest in unknown {
-        let facts = store
-            .open_blob(&digest)
-            .ok()
-            .and_then(|f| lade_archive::inspect_layer(std::io::BufReader::new(f), false).ok());
-        if let Some(f) = facts {
-            measured.insert(digest, (f.tar_size, f.content_size));
+        let sizes = lade_archive::measure_stored_layer(store, &digest, None, None, u64::MAX);
+        if sizes.content.is_some() {
+            measured.insert(digest, sizes);
         }
     }
     if measured.is_empty() {
         return Ok(0);
     }
     store.update(|s| {
-        for r in s.meta_mut().images.values_mut() {
-            for l in &mut r.layers {
-                if let Some(&(tar, content)) = measured.get(&l.digest) {
-                    l.uncompressed_size = l.uncompressed_size.or(Some(tar));
-                    l.content_size = l.content_size.or(Some(content));
-                }
-            }
+        for l in s.meta_mut().images.values_mut().flat_map(|r| &mut r.layers) {
+            l.fill_sizes(&measured);
         }
         Ok::<_, lade_store::StoreError>(())
     })?;

@@ -15,7 +15,7 @@ use lade_client::{ClientError, Registry};
 use lade_oci::media_type::Compression;
 use lade_oci::{Descriptor, ImageManifest, Manifest, Platform, media_type};
 use lade_reference::{Digest, Reference};
-use lade_store::{Ingest, LayerRecord, Resumable, ResumableBlob, Store, StoreError};
+use lade_store::{Ingest, LayerRecord, LayerSizes, Resumable, ResumableBlob, Store, StoreError};
 use tokio::runtime::Handle;
 
 /// What `pull` is asked to do.
@@ -567,7 +567,7 @@ fn fetch_layers(
     }
     let queue = Mutex::new(missing.into_iter().collect::<VecDeque<_>>());
     let failed = AtomicBool::new(false);
-    type Fetched = Vec<(Digest, Sizes)>;
+    type Fetched = Vec<(Digest, LayerSizes)>;
     let results: Vec<Result<Fetched, PullError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
@@ -649,11 +649,11 @@ async fn fetch_layer(
     repo: &str,
     layer: &Descriptor,
     progress: &dyn PullProgress,
-) -> Result<(Digest, Sizes), PullError> {
+) -> Result<(Digest, LayerSizes), PullError> {
     let id = short(&layer.digest);
     let digest = layer.digest.clone();
     let mut blob = match ingest.resumable_blob(&digest)? {
-        Resumable::Present => return Ok((digest, Sizes::default())),
+        Resumable::Present => return Ok((digest, LayerSizes::default())),
         Resumable::Write(b) => *b,
     };
     let total = layer.size;
@@ -751,27 +751,18 @@ async fn fetch_layer(
         status: LayerStatus::DownloadComplete,
     });
     let sizes = match facts {
-        Some(f) => Sizes {
+        Some(f) => LayerSizes {
             tar: Some(f.tar_size),
             content: Some(f.content_size),
         },
         // A large gzip layer: the size of its tar stream, from the gzip trailer.
-        None if compression == Some(Compression::Gzip) => Sizes {
+        None if compression == Some(Compression::Gzip) => LayerSizes {
             tar: ingest.store().gzip_isize(&digest),
             content: None,
         },
-        None => Sizes::default(),
+        None => LayerSizes::default(),
     };
     Ok((digest, sizes))
-}
-
-/// The sizes of a layer known once it is fetched.
-#[derive(Debug, Default, Clone, Copy)]
-struct Sizes {
-    /// The tar stream's.
-    tar: Option<u64>,
-    /// Docker's (see `lade_archive::inspect_layer`).
-    content: Option<u64>,
 }
 
 /// Reads a layer on a thread of its own from the bytes the download hands it, in

@@ -58,7 +58,7 @@ pub use check::{CheckReport, Problem};
 pub use error::StoreError;
 pub use index::Index;
 pub use manifest_list::{ListEntry, MANIFEST_LIST_VERSION, ManifestList};
-pub use meta::{ImageRecord, KnownSizes, LayerRecord, META_VERSION, Meta, MetaError};
+pub use meta::{ImageRecord, KnownSizes, LayerRecord, LayerSizes, META_VERSION, Meta, MetaError};
 pub use mounts::{
     MOUNTS_VERSION, MountDriver, MountRecord, Mounts, empty_dir as empty_mount_dir,
     remove_tree as remove_mount_tree,

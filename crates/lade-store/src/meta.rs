@@ -67,24 +67,60 @@ pub struct LayerRecord {
     #[serde(with = "lade_oci::serde_digest")]
     pub digest: Digest,
     pub size: u64,
-    /// The size of the layer's tar stream, when known.
+    /// [`LayerSizes::tar`], kept under this name in the records file.
     #[serde(default)]
     pub uncompressed_size: Option<u64>,
-    /// The sum of the sizes its tar entries state (file contents): the layer's size as
-    /// Docker counts it, when known.
+    /// [`LayerSizes::content`], kept under this name in the records file.
     #[serde(default)]
     pub content_size: Option<u64>,
 }
 
-/// A layer's sizes as some record knows them: (tar stream, content).
-pub type KnownSizes = std::collections::HashMap<Digest, (Option<u64>, Option<u64>)>;
+/// A layer's sizes, each one when known. A [`LayerRecord`] keeps them as
+/// `uncompressed_size` and `content_size`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LayerSizes {
+    /// The size of the layer's tar stream (uncompressed).
+    pub tar: Option<u64>,
+    /// The layer's size as Docker counts it: the content of its files, that is the sum
+    /// of the sizes its tar entries state, without tar headers and padding (see
+    /// `lade_archive::inspect_layer`).
+    pub content: Option<u64>,
+}
+
+impl LayerSizes {
+    /// These sizes, each one that is unknown taken from `other`.
+    #[must_use]
+    pub fn or(self, other: Self) -> Self {
+        Self {
+            tar: self.tar.or(other.tar),
+            content: self.content.or(other.content),
+        }
+    }
+}
+
+/// The sizes some record knows for each layer, by digest (see
+/// [`Meta::known_layer_sizes`]).
+pub type KnownSizes = std::collections::HashMap<Digest, LayerSizes>;
 
 impl LayerRecord {
-    /// Takes from `known` (see [`Meta::known_layer_sizes`]) the sizes this record lacks.
+    /// The sizes this record knows.
+    pub fn sizes(&self) -> LayerSizes {
+        LayerSizes {
+            tar: self.uncompressed_size,
+            content: self.content_size,
+        }
+    }
+
+    /// Records `sizes` in place of the ones this record has.
+    pub fn set_sizes(&mut self, sizes: LayerSizes) {
+        self.uncompressed_size = sizes.tar;
+        self.content_size = sizes.content;
+    }
+
+    /// Takes from `known` the sizes this record lacks.
     pub fn fill_sizes(&mut self, known: &KnownSizes) {
-        if let Some((tar, content)) = known.get(&self.digest) {
-            self.uncompressed_size = self.uncompressed_size.or(*tar);
-            self.content_size = self.content_size.or(*content);
+        if let Some(&sizes) = known.get(&self.digest) {
+            self.set_sizes(self.sizes().or(sizes));
         }
     }
 
@@ -125,8 +161,7 @@ impl Meta {
         let mut known = KnownSizes::new();
         for l in self.images.values().flat_map(|r| &r.layers) {
             let k = known.entry(l.digest.clone()).or_default();
-            k.0 = k.0.or(l.uncompressed_size);
-            k.1 = k.1.or(l.content_size);
+            *k = k.or(l.sizes());
         }
         known
     }
@@ -264,9 +299,18 @@ impl Meta {
         let mut out = Vec::with_capacity(256 * self.images.len() + 16);
         out.extend_from_slice(META_MAGIC);
         out.extend_from_slice(&META_VERSION.to_le_bytes());
-        let records: Vec<&ImageRecord> = self.images.values().collect();
         // Serializing plain structs and strings into a Vec cannot fail.
-        postcard::to_extend(&records, out).unwrap_or_default()
+        postcard::to_extend(&RecordsOut(&self.images), out).unwrap_or_default()
+    }
+}
+
+/// The records as a sequence, written straight from the map (as a list of them would
+/// be, without making the list).
+struct RecordsOut<'a>(&'a BTreeMap<Digest, ImageRecord>);
+
+impl Serialize for RecordsOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.values())
     }
 }
 
@@ -297,7 +341,13 @@ mod tests {
             content_size: None,
         });
         meta.images.insert(full.manifest.clone(), full);
-        assert_eq!(Meta::from_bytes(&meta.to_bytes()).unwrap(), meta);
+        let bytes = meta.to_bytes();
+        assert_eq!(Meta::from_bytes(&bytes).unwrap(), meta);
+        // The same bytes as a list of the records gives.
+        let list: Vec<&ImageRecord> = meta.images.values().collect();
+        let mut header = META_MAGIC.to_vec();
+        header.extend_from_slice(&META_VERSION.to_le_bytes());
+        assert_eq!(bytes, postcard::to_extend(&list, header).unwrap());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::direct::DirectWriter;
 use crate::fsutil::{annotate, sync_dir};
 
 /// A partly downloaded blob, locked by this process while it lives. Written without
-/// the page cache where the filesystem allows (see [`DirectWriter`]).
+/// the page cache where the filesystem allows (see `DirectWriter`).
 #[derive(Debug)]
 pub struct ResumableBlob {
     file: DirectWriter,
@@ -93,12 +93,13 @@ impl ResumableBlob {
         Ok(())
     }
 
-    /// Checks digest and size, fsyncs and renames into `blobs/`. On a mismatch the
-    /// partial file is deleted (its bytes are wrong, resuming would not help).
+    /// Checks digest and size, writes what is held, fsyncs and renames into `blobs/`.
+    /// On a mismatch the partial file is deleted (its bytes are wrong, resuming would
+    /// not help) and what is held is not written.
     pub fn commit(mut self, expected_size: u64) -> Result<(), StoreError> {
-        self.file.flush()?;
         let actual = Digest::from_sha256_bytes(&self.hasher.clone().finalize().into());
         if self.size != expected_size || actual != self.digest {
+            self.file.forget();
             let _ = fs_err::remove_file(&self.path);
             if self.size != expected_size {
                 return Err(StoreError::SizeMismatch {
@@ -112,6 +113,7 @@ impl ResumableBlob {
                 actual,
             });
         }
+        self.file.flush()?;
         self.file
             .file()
             .sync_all()
@@ -138,8 +140,10 @@ impl ResumableBlob {
 
 impl Write for ResumableBlob {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.hasher.update(buf);
+        // Hashed once written, so that after a failed write the hash holds no byte
+        // the file lacks.
         self.file.write_all(buf)?;
+        self.hasher.update(buf);
         self.size += buf.len() as u64;
         Ok(buf.len())
     }
@@ -148,5 +152,51 @@ impl Write for ResumableBlob {
     /// once the blob is complete).
     fn flush(&mut self) -> io::Result<()> {
         self.file.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &std::path::Path, digest: &Digest) -> ResumableBlob {
+        match ResumableBlob::open(dir.join("partial"), digest, dir.join("blob")).unwrap() {
+            Resumable::Write(b) => *b,
+            Resumable::Present => panic!("the blob is not there yet"),
+        }
+    }
+
+    #[test]
+    fn a_blob_resumes_then_lands_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = vec![7u8; 10_000];
+        let digest = crate::sha256_hex_of(&bytes);
+        let mut blob = open(dir.path(), &digest);
+        blob.write_all(&bytes[..3000]).unwrap();
+        drop(blob);
+        let mut blob = open(dir.path(), &digest);
+        assert_eq!(blob.offset(), 3000);
+        blob.write_all(&bytes[3000..]).unwrap();
+        blob.commit(bytes.len() as u64).unwrap();
+        assert_eq!(fs_err::read(dir.path().join("blob")).unwrap(), bytes);
+        assert!(!dir.path().join("partial").join(digest.hex()).exists());
+    }
+
+    #[test]
+    fn wrong_bytes_or_size_are_refused_and_thrown_away() {
+        let dir = tempfile::tempdir().unwrap();
+        let digest = crate::sha256_hex_of(b"right");
+        let partial = dir.path().join("partial").join(digest.hex());
+        let mut blob = open(dir.path(), &digest);
+        blob.write_all(b"wrong").unwrap();
+        let e = blob.commit(5).unwrap_err();
+        assert!(matches!(e, StoreError::DigestMismatch { .. }), "{e}");
+        assert!(!partial.exists() && !dir.path().join("blob").exists());
+
+        let mut blob = open(dir.path(), &digest);
+        blob.write_all(b"right").unwrap();
+        let e = blob.commit(6).unwrap_err();
+        assert!(matches!(e, StoreError::SizeMismatch { .. }), "{e}");
+        assert!(!partial.exists() && !dir.path().join("blob").exists());
     }
 }

@@ -144,9 +144,7 @@ fn commit(
         }
         record.index = image.index.clone();
         for layer in &mut record.layers {
-            let sizes = image.sizes.get(&layer.digest).copied().unwrap_or_default();
-            layer.uncompressed_size = sizes.tar;
-            layer.content_size = sizes.content;
+            layer.set_sizes(image.sizes.get(&layer.digest).copied().unwrap_or_default());
         }
         let mut descriptor = Descriptor::new(
             image.descriptor.media_type.clone(),

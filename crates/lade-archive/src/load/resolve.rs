@@ -17,6 +17,7 @@ use lade_oci::{
     Descriptor, ImageConfig, ImageIndex, ImageManifest, Manifest, Platform, media_type,
 };
 use lade_reference::{Digest, Reference};
+use lade_store::LayerSizes;
 
 use super::LoadOptions;
 use super::collect::{Blob, Collected, Content, HashSink, METADATA_LIMIT};
@@ -38,15 +39,6 @@ pub(crate) struct LoadImage {
     pub index: Option<Digest>,
     /// What is known of the layers' sizes, by digest.
     pub sizes: BTreeMap<Digest, LayerSizes>,
-}
-
-/// A layer's sizes, where known.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct LayerSizes {
-    /// Its tar stream's.
-    pub tar: Option<u64>,
-    /// As Docker counts it (see [`crate::inspect_layer`]).
-    pub content: Option<u64>,
 }
 
 /// An image manifest that `index.json` leads to.
@@ -508,30 +500,17 @@ fn check_size(
     })
 }
 
-/// What is known of a layer's sizes, as a pull records them. The tar stream's: known
-/// when it was read uncompressed or decompressed on the way in; for gzip, what the
-/// trailer states. Docker's: an uncompressed layer's headers are read (its contents
-/// skipped), a compressed layer up to [`crate::INSPECT_LIMIT`] is decompressed.
+/// What can be learnt of a layer's sizes: its tar stream's size when it was worked out
+/// on the way in, and what [`crate::measure_stored_layer`] finds, reading compressed
+/// layers up to [`crate::INSPECT_LIMIT`] as a pull does.
 fn layer_sizes(c: &Collected<'_, '_>, blob: &Blob) -> LayerSizes {
-    let store = c.ingest.store();
-    let tar = match &blob.diff_id {
-        Some((_, size)) => Some(*size),
-        None if blob.compression == Sniffed::Gzip => store.gzip_isize(&blob.digest),
-        None => None,
-    };
-    let content = match blob.compression {
-        Sniffed::Plain => store
-            .open_blob(&blob.digest)
-            .ok()
-            .and_then(|f| crate::plain_tar_content_size(f).ok()),
-        _ if blob.size <= crate::INSPECT_LIMIT => store
-            .open_blob(&blob.digest)
-            .ok()
-            .and_then(|f| crate::inspect_layer(std::io::BufReader::new(f), false).ok())
-            .map(|f| f.content_size),
-        _ => None,
-    };
-    LayerSizes { tar, content }
+    crate::measure_stored_layer(
+        c.ingest.store(),
+        &blob.digest,
+        Some(blob.compression),
+        blob.diff_id.as_ref().map(|(_, size)| *size),
+        crate::INSPECT_LIMIT,
+    )
 }
 
 /// The diff ID of a compressed blob already in the store, by decompressing it.
