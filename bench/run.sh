@@ -236,8 +236,8 @@ small_label="$files-file image, 1 layer"
 # ---------------------------------------------------------------------------------------
 # Measuring. `measure GROUP TOOL KIND BYTES OP` runs OP N times: before each run
 # `OP_pre i` (untimed) if it exists, then `OP i` sets CMD=(...), which is timed (wall
-# clock from date, peak RSS = /usr/bin/time's "Maximum resident set size"), then
-# `OP_post i` if it exists. KIND is lade, peer or floor. With RSS_PID set, the RSS
+# clock from bash's EPOCHREALTIME, peak RSS = /usr/bin/time's "Maximum resident set
+# size"), then `OP_post i` if it exists. KIND is lade, peer or floor. With RSS_PID set, the RSS
 # reported is that process's VmHWM after the last run instead (a server, dockerd); with
 # RSS_FROM set and no RSS_PID, it is $server_max, which the hooks keep up to date (a
 # fresh server per run). One TSV row per tool goes to $results.
@@ -252,7 +252,7 @@ measure() {
     CMD=()
     "$op" "$i"
     echo "+ ${CMD[*]}" >>"$log"
-    t0=$(date +%s%N)
+    t0=${EPOCHREALTIME/[.,]/} # microseconds, read by bash itself (no process started)
     if ! /usr/bin/time -f '%M' -o "$run/rss" "${CMD[@]}" >>"$log" 2>&1; then
       status=failed
       note "  failed: ${CMD[*]} (see $log)"
@@ -260,8 +260,8 @@ measure() {
       if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
       break
     fi
-    t1=$(date +%s%N)
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')")
+    t1=${EPOCHREALTIME/[.,]/}
+    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e6 }')")
     r=$(tail -1 "$run/rss")
     if [ "$r" -gt "$rss" ]; then rss=$r; fi
     if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
@@ -368,6 +368,13 @@ loop_row=$last_stats
 op_gunzip() { CMD=(sh -c 'for f; do "$0" gunzip "$f" /dev/null; done' "$lb" "${big_layers[@]}"); }
 measure refs "gunzip (flate2/zlib-rs)" floor "$big_blob_bytes" op_gunzip
 gunzip_row=$last_stats
+# What the timing adds to every row (starting /usr/bin/time and the command): next to
+# the store rows, which take milliseconds.
+op_harness() { CMD=(true); }
+saved_runs=$runs runs=10
+measure refs "the timing alone: /usr/bin/time true" floor 0 op_harness
+runs=$saved_runs
+harness_row=$last_stats
 sed -i '/^refs\t/d' "$results" # shown in the groups they bound
 
 # ---------------------------------------------------------------------------------------
@@ -745,6 +752,7 @@ many_group() { # many_group N TOOL...: load N images into each TOOL, then time t
     g="$what, on a store of $n images"
     say "$g"
     for t in "$@"; do many_measure "$g" "$t" "$verb" "$op"; done
+    copy_row "$g" "the timing alone: /usr/bin/time true" "$harness_row"
   done
   rm -rf "$many_dir" "$many_tar"
 }
@@ -828,7 +836,7 @@ mkdir -p "$(dirname "$out")"
   echo
   echo "How each row is measured:"
   echo
-  echo "- Wall time from \`date +%s%N\` around the command; peak RSS is \`/usr/bin/time\`'s"
+  echo "- Wall time from bash's \`\$EPOCHREALTIME\` around \`/usr/bin/time COMMAND\`; peak RSS is \`/usr/bin/time\`'s"
   echo "  \"Maximum resident set size\" of the client, or \`VmHWM\` of the server process"
   echo "  (\"server RSS\": since that process started; for pushes, the largest over the fresh"
   echo "  registry each run starts) or of dockerd (since it started)."
