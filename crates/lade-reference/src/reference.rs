@@ -13,6 +13,7 @@
 //! The familiar form ([`Reference::familiar`]) undoes the `docker.io` and
 //! `library/` defaults, as the docker CLI prints names.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -56,11 +57,18 @@ impl Reference {
         let (domain, remainder) = split_docker_domain(s);
         let remote = remainder
             .split_once(':')
-            .map_or(remainder.as_str(), |(remote, _)| remote);
+            .map_or(remainder.as_ref(), |(remote, _)| remote);
         if !is_go_lower(remote) {
             return Err(ReferenceError::RemoteNameNotLowercase {
                 remote: remote.to_owned(),
             });
+        }
+        // A name already in its full form (as the store keeps names) is parsed as it is.
+        if s.strip_prefix(domain)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|rest| rest == remainder.as_ref())
+        {
+            return parse(s);
         }
         parse(&format!("{domain}/{remainder}"))
     }
@@ -222,11 +230,14 @@ fn is_go_lower(s: &str) -> bool {
 /// Docker's `splitDockerDomain`: decides whether the first component of a
 /// familiar name is a registry domain and adds the `docker.io` and
 /// `library/` defaults. `name` may still carry its tag and digest.
-fn split_docker_domain(name: &str) -> (&str, String) {
+fn split_docker_domain(name: &str) -> (&str, Cow<'_, str>) {
     let Some((maybe_domain, maybe_remote)) = name.split_once('/') else {
         // A single element such as "ubuntu" or "ubuntu:latest", never
         // "hostname:port".
-        return (DEFAULT_DOMAIN, format!("{OFFICIAL_REPO_PREFIX}{name}"));
+        return (
+            DEFAULT_DOMAIN,
+            format!("{OFFICIAL_REPO_PREFIX}{name}").into(),
+        );
     };
     let (domain, remote) = if maybe_domain == LOCALHOST {
         (maybe_domain, maybe_remote)
@@ -241,9 +252,9 @@ fn split_docker_domain(name: &str) -> (&str, String) {
     };
     if domain == DEFAULT_DOMAIN && !remote.contains('/') {
         // "docker.io/ubuntu" means "docker.io/library/ubuntu", on Docker Hub only.
-        return (domain, format!("{OFFICIAL_REPO_PREFIX}{remote}"));
+        return (domain, format!("{OFFICIAL_REPO_PREFIX}{remote}").into());
     }
-    (domain, remote.to_owned())
+    (domain, remote.into())
 }
 
 /// Docker's `reference.Parse`: checks `s` against the grammar without any

@@ -454,20 +454,22 @@ impl<'t, 'd> Exec<'t, 'd> {
             Some(Value::Null) => {
                 self.errorf(format!("nil pointer evaluating interface {{}}.{name}"))
             }
-            Some(Value::Object(o)) => {
+            Some(Value::Object(_)) => {
                 if has_args {
                     return self.errorf(format!("{name} is not a method but has arguments"));
                 }
-                // A named slice or map field is there even when JSON left it out (a Go
+                // One lookup: the child is `Missing` exactly when the key is absent. A
+                // named slice or map field is there even when JSON left it out (a Go
                 // struct always has the field): null or absent, it is the nil value.
+                let child = receiver.child(|v| v.get(name));
+                if !child.is_nil() {
+                    return Ok(child);
+                }
                 let nil_field = self.nil_fields.iter().find(|(f, _)| f == name);
-                if !o.contains_key(name) && self.missing_key_error && nil_field.is_none() {
+                if matches!(child, Val::Missing) && self.missing_key_error && nil_field.is_none() {
                     return self.errorf(format!("map has no entry for key {}", gofmt::quote(name)));
                 }
-                let child = receiver.child(|v| v.get(name));
-                if matches!(child.get(), None | Some(Value::Null))
-                    && let Some((_, map)) = nil_field
-                {
+                if let Some((_, map)) = nil_field {
                     return Ok(Val::Nil(if *map {
                         Value::Object(Default::default())
                     } else {
