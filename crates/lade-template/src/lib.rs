@@ -80,3 +80,10 @@ mod value;
 
 pub use error::TemplateError;
 pub use template::{MissingKey, Mode, Template};
+
+/// Aligns the tab-separated columns of `lines` as a `table` format aligns its rows:
+/// for a caller that makes the lines of a table itself (with the header from
+/// [`Template::render_header`]).
+pub fn align_table(lines: &str) -> String {
+    tabwriter::align(lines, tabwriter::DOCKER)
+}
