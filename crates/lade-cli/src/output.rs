@@ -15,7 +15,9 @@ pub fn human_size(size: u64) -> String {
         value /= 1000.0;
         unit += 1;
     }
-    format!("{}{}", significant(value, 3), UNITS[unit])
+    let mut s = significant(value, 3);
+    s.push_str(UNITS[unit]);
+    s
 }
 
 /// Go's `%.*g` for values below 1000: `precision` significant digits, no trailing zeros.
@@ -25,10 +27,12 @@ fn significant(value: f64, precision: i32) -> String {
     }
     let magnitude = value.abs().log10().floor() as i32;
     let decimals = (precision - 1 - magnitude).max(0) as usize;
-    let s = format!("{value:.decimals$}");
+    let mut s = format!("{value:.decimals$}");
     // Rounding can carry into a new digit (999.5 -> "1000"); Go prints that as 1e+03.
     if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        let kept = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(kept);
+        s
     } else if s.len() as i32 > precision {
         format!("{}e+{:02}", &s[..1], s.len() - 1)
     } else {

@@ -48,22 +48,42 @@ pub struct DiskUsage {
     pub reclaimable: u64,
 }
 
+/// What `disk_usage` learns of a layer.
+struct Layer {
+    size: u64,
+    /// A tagged image uses it.
+    tagged: bool,
+    /// How many images use it.
+    users: usize,
+}
+
 /// Computes the usage from the state's records.
 pub fn disk_usage(state: &State) -> DiskUsage {
     let images = state.images();
-    // Each layer's size and whether a tagged image uses it.
-    let mut layers: HashMap<&Digest, (u64, bool)> = HashMap::new();
-    let users = state.layer_users();
+    // Each layer's size, whether a tagged image uses it, and how many images do (each
+    // image counted once, in one pass: a store of 10,000 images has 30,000 layers to
+    // look up).
+    let mut layers: HashMap<&Digest, Layer> = HashMap::new();
     for image in &images {
         let tagged = !image.names.is_empty();
-        for l in &image.record.layers {
-            let e = layers.entry(&l.digest).or_insert((l.shown_size(), false));
-            e.1 |= tagged;
+        for (i, l) in image.record.layers.iter().enumerate() {
+            let e = layers.entry(&l.digest).or_insert(Layer {
+                size: l.shown_size(),
+                tagged: false,
+                users: 0,
+            });
+            e.tagged |= tagged;
+            if !image.record.layers[..i]
+                .iter()
+                .any(|o| o.digest == l.digest)
+            {
+                e.users += 1;
+            }
         }
     }
     let mut out = DiskUsage {
-        size: layers.values().map(|(s, _)| s).sum(),
-        reclaimable: layers.values().filter(|(_, t)| !t).map(|(s, _)| s).sum(),
+        size: layers.values().map(|l| l.size).sum(),
+        reclaimable: layers.values().filter(|l| !l.tagged).map(|l| l.size).sum(),
         active: images.iter().filter(|i| !i.names.is_empty()).count(),
         images: Vec::with_capacity(images.len()),
     };
@@ -75,10 +95,12 @@ pub fn disk_usage(state: &State) -> DiskUsage {
                 continue;
             }
             seen.push(&l.digest);
-            let s = layers.get(&l.digest).map_or(0, |(s, _)| *s);
-            size += s;
-            if users.get(&l.digest).is_some_and(|&n| n > 1) {
-                shared += s;
+            let Some(layer) = layers.get(&l.digest) else {
+                continue;
+            };
+            size += layer.size;
+            if layer.users > 1 {
+                shared += layer.size;
             }
         }
         out.images.push(ImageUsage {
