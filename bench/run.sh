@@ -235,7 +235,8 @@ small_label="$files-file image, 1 layer"
 
 # ---------------------------------------------------------------------------------------
 # Measuring. `measure GROUP TOOL KIND BYTES OP` runs OP N times: before each run
-# `OP_pre i` (untimed) if it exists, then `OP i` sets CMD=(...), which is timed (wall
+# `OP_pre i` (untimed) if it exists, then a `sync` (untimed: no tool pays for the disk
+# writes of what ran before it), then `OP i` sets CMD=(...), which is timed (wall
 # clock from bash's EPOCHREALTIME, peak RSS = /usr/bin/time's "Maximum resident set
 # size"), then `OP_post i` if it exists. KIND is lade, peer or floor. With RSS_PID set, the RSS
 # reported is that process's VmHWM after the last run instead (a server, dockerd); with
@@ -252,6 +253,9 @@ measure() {
     CMD=()
     "$op" "$i"
     echo "+ ${CMD[*]}" >>"$log"
+    # Untimed: what earlier work left for the disk to write (a registry's blobs, the
+    # previous run's files, freed space) is written now, not during this run.
+    sync
     t0=${EPOCHREALTIME/[.,]/} # microseconds, read by bash itself (no process started)
     if ! /usr/bin/time -f '%M' -o "$run/rss" "${CMD[@]}" >>"$log" 2>&1; then
       status=failed
