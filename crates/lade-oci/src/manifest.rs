@@ -25,20 +25,16 @@ pub struct ImageManifest {
 }
 
 /// An image index (OCI) or manifest list (Docker).
-///
-/// The entries are [`Descriptor`]s; another entry type reads or writes the same
-/// document with its entries in another form (the store keeps each entry's text as
-/// read, to write it again without serializing it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ImageIndex<M = Descriptor> {
+pub struct ImageIndex {
     pub schema_version: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub artifact_type: Option<String>,
-    #[serde(default = "Vec::new")]
-    pub manifests: Vec<M>,
+    #[serde(default)]
+    pub manifests: Vec<Descriptor>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Descriptor>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]

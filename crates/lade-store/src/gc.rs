@@ -16,32 +16,6 @@ use crate::lock::lock;
 use crate::store::GcGuard;
 use crate::{State, Store, StoreError};
 
-impl State {
-    /// For each layer blob, how many images (manifests) use it.
-    pub fn layer_users(&self) -> std::collections::HashMap<&Digest, usize> {
-        let mut users = std::collections::HashMap::new();
-        let mut counted = std::collections::HashSet::new();
-        // Each manifest with a record once, as `images()` has them (without building
-        // every image's names again).
-        for d in self.index.manifests() {
-            if !counted.insert(&d.digest) {
-                continue;
-            }
-            let Some(record) = self.meta().images.get(&d.digest) else {
-                continue;
-            };
-            let mut seen: Vec<&Digest> = Vec::with_capacity(record.layers.len());
-            for l in &record.layers {
-                if !seen.contains(&&l.digest) {
-                    seen.push(&l.digest);
-                    *users.entry(&l.digest).or_insert(0) += 1;
-                }
-            }
-        }
-        users
-    }
-}
-
 impl Store {
     /// Every blob that some entry of `state`'s index needs: the manifest, config and
     /// layers of each image, read from its record; for an entry without a record (an
@@ -200,14 +174,6 @@ mod tests {
             state.add_untagged(&d);
         }
         state
-    }
-
-    #[test]
-    fn layer_users_count_each_image_once() {
-        let state = state_with(&[record(1, &[50, 51, 51]), record(2, &[51])]);
-        let users = state.layer_users();
-        assert_eq!(users[&digest(50)], 1);
-        assert_eq!(users[&digest(51)], 2);
     }
 
     #[test]

@@ -40,18 +40,20 @@ impl Index {
         })
     }
 
-    /// The document, with the text as read of each unchanged entry.
-    pub fn to_json(&self) -> Vec<u8> {
+    /// The document, with the text as read of each unchanged entry. (Strings, numbers
+    /// and maps with string keys: serializing does not fail, but should it, nothing
+    /// half-made is returned to be written.)
+    pub fn to_json(&self) -> Result<Vec<u8>, serde_json::Error> {
         // The head with no entries, in the order and form serde gives it; the entries
         // go between the brackets of its `"manifests":[]`, the first such text in it
         // (a string cannot hold an unescaped quote, and the fields before `manifests`
         // are a number and strings).
-        let head = serde_json::to_vec(&self.head).unwrap_or_default();
+        let head = serde_json::to_vec(&self.head)?;
         const EMPTY: &[u8] = b"\"manifests\":[]";
         let Some(at) = memchr::memmem::find(&head, EMPTY).map(|i| i + EMPTY.len() - 1) else {
             let mut all = self.head.clone();
             all.manifests = self.manifests.clone();
-            return serde_json::to_vec(&all).unwrap_or_default();
+            return serde_json::to_vec(&all);
         };
         // The text was parsed as valid JSON; should its entries not be found as they
         // were parsed (a key spelt with escapes), every entry is written afresh.
@@ -72,12 +74,11 @@ impl Index {
             }
             match text_of(origin) {
                 Some(text) => out.extend_from_slice(text),
-                // Strings, numbers and maps with string keys: serializing cannot fail.
-                None => serde_json::to_writer(&mut out, d).unwrap_or_default(),
+                None => serde_json::to_writer(&mut out, d)?,
             }
         }
         out.extend_from_slice(&head[at..]);
-        out
+        Ok(out)
     }
 
     /// The entries, in order.
@@ -263,10 +264,10 @@ mod tests {
         index.manifests = vec![entry(1, Some("docker.io/library/a:1")), entry(2, None)];
         index.annotations.insert("k".into(), "v \"quoted\"".into());
         let ours = Index::from(index.clone());
-        assert_eq!(ours.to_json(), serde_json::to_vec(&index).unwrap());
-        let again = Index::parse(String::from_utf8(ours.to_json()).unwrap()).unwrap();
+        assert_eq!(ours.to_json().unwrap(), serde_json::to_vec(&index).unwrap());
+        let again = Index::parse(String::from_utf8(ours.to_json().unwrap()).unwrap()).unwrap();
         assert_eq!(again.manifests(), index.manifests.as_slice());
-        assert_eq!(again.to_json(), ours.to_json());
+        assert_eq!(again.to_json().unwrap(), ours.to_json().unwrap());
     }
 
     #[test]
@@ -293,7 +294,7 @@ mod tests {
 
         index.retain(|d| d.ref_name() != Some("docker.io/library/b:1"));
         index.push(entry(3, None));
-        let written = String::from_utf8(index.to_json()).unwrap();
+        let written = String::from_utf8(index.to_json().unwrap()).unwrap();
         let added = serde_json::to_string(&entry(3, None)).unwrap();
         assert_eq!(
             written,
@@ -311,7 +312,7 @@ mod tests {
         let mut index = again;
         assert_eq!(index.remove(0), entry(1, Some("docker.io/library/a:1")));
         assert_eq!(
-            String::from_utf8(index.to_json()).unwrap(),
+            String::from_utf8(index.to_json().unwrap()).unwrap(),
             format!(r#"{{"schemaVersion":2,"manifests":[{added}],"annotations":{{"k":"v"}}}}"#)
         );
     }
@@ -331,7 +332,7 @@ mod tests {
         );
         let mut index = Index::parse(text).unwrap();
         index.push(entry(9, None));
-        let again = Index::parse(String::from_utf8(index.to_json()).unwrap()).unwrap();
+        let again = Index::parse(String::from_utf8(index.to_json().unwrap()).unwrap()).unwrap();
         assert_eq!(again.manifests(), index.manifests());
         assert_eq!(
             again.manifests()[0]
@@ -346,7 +347,7 @@ mod tests {
         let index = Index::parse(escaped).unwrap();
         assert_eq!(index.manifests(), &[entry(8, None)]);
         assert_eq!(
-            index.to_json(),
+            index.to_json().unwrap(),
             serde_json::to_vec(&ImageIndex {
                 manifests: vec![entry(8, None)],
                 ..ImageIndex {

@@ -140,8 +140,8 @@ impl ResumableBlob {
 
 impl Write for ResumableBlob {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // Hashed once written, so that after a failed write the hash holds no byte
-        // the file lacks.
+        // Hashed once written. A failed write ends the download; a later one reopens
+        // the file and hashes what it holds again.
         self.file.write_all(buf)?;
         self.hasher.update(buf);
         self.size += buf.len() as u64;

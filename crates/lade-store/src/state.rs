@@ -4,11 +4,9 @@
 use std::collections::{BTreeMap, HashSet};
 
 use lade_oci::{Descriptor, ImageIndex};
-
-use crate::Index;
 use lade_reference::{Digest, Reference};
 
-use crate::{ImageRecord, Meta};
+use crate::{ImageRecord, Index, Meta};
 
 /// `index.json` and the records as read together.
 #[derive(Debug, Clone)]

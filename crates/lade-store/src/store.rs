@@ -332,10 +332,11 @@ impl Store {
     }
 
     fn write_index(&self, index: &Index) -> Result<(), StoreError> {
+        let bytes = index.to_json().map_err(io::Error::other)?;
         Ok(write_atomic(
             &self.tmp_dir(),
             &self.root.join("index.json"),
-            &index.to_json(),
+            &bytes,
         )?)
     }
 
@@ -472,13 +473,6 @@ impl Store {
     }
 }
 
-/// Grows this thread's malloc heap once, by about `bytes`, before it allocates
-/// thousands of small objects. glibc gives a new thread a heap of its own and grows
-/// it a page (one `mprotect`) at a time, which cost the records' decoding some 3,000
-/// system calls on a store of 10,000 images. One large block, allocated and freed,
-/// grows it at once: a block above the mmap threshold (freed, it raises that
-/// threshold), then one below it (taken from the heap, freed, kept as its top).
-/// Other allocators just allocate and free twice.
 /// Frees what a command read of a large store (`entries` in its index) on a thread of
 /// its own: 10,000 descriptors and records take milliseconds to free, which the command
 /// need not wait for (when it exits first, the process's memory goes with it).
@@ -491,6 +485,13 @@ fn drop_aside<T: Send + 'static>(value: T, entries: usize) {
     }
 }
 
+/// Grows this thread's malloc heap once, by about `bytes`, before it allocates
+/// thousands of small objects. glibc gives a new thread a heap of its own and grows
+/// it a page (one `mprotect`) at a time, which cost the records' decoding some 3,000
+/// system calls on a store of 10,000 images. One large block, allocated and freed,
+/// grows it at once: a block above the mmap threshold (freed, it raises that
+/// threshold), then one below it (taken from the heap, freed, kept as its top).
+/// Other allocators just allocate and free twice.
 fn warm_thread_heap(bytes: usize) {
     // glibc raises its mmap threshold only for blocks up to 32 MiB.
     let bytes = bytes.clamp(1 << 20, 24 << 20);
