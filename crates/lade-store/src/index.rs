@@ -98,16 +98,15 @@ impl Index {
         self.manifests.remove(i)
     }
 
-    /// Keeps the entries for which `keep` is true, in order.
+    /// Keeps the entries for which `keep` is true, in order. `keep` sees every entry
+    /// before anything is removed, so a panic in it leaves the index as it was.
     pub fn retain(&mut self, mut keep: impl FnMut(&Descriptor) -> bool) {
-        let mut kept = Vec::with_capacity(self.manifests.len());
-        self.manifests.retain(|d| {
-            let k = keep(d);
-            kept.push(k);
-            k
-        });
-        let mut kept = kept.into_iter();
-        self.origins.retain(|_| kept.next().unwrap_or(false));
+        let kept: Vec<bool> = self.manifests.iter().map(&mut keep).collect();
+        let mut k = kept.iter();
+        self.manifests
+            .retain(|_| k.next().copied().unwrap_or(false));
+        let mut k = kept.iter();
+        self.origins.retain(|_| k.next().copied().unwrap_or(false));
     }
 }
 
