@@ -52,6 +52,16 @@ pub struct LayerFacts {
     pub content_size: u64,
 }
 
+impl LayerFacts {
+    /// The sizes a record keeps of the layer.
+    pub fn sizes(&self) -> LayerSizes {
+        LayerSizes {
+            tar: Some(self.tar_size),
+            content: Some(self.content_size),
+        }
+    }
+}
+
 /// Reads a layer (plain, gzip, zstd or xz; the compression is sniffed) to its end,
 /// hashing the uncompressed stream when `diff_id` says so. Fails when the stream
 /// cannot be decompressed or is not a tar archive.
@@ -137,10 +147,7 @@ pub fn measure_stored_layer(
             content: plain_tar_content_size(file).ok(),
         },
         _ if size <= read_limit => inspect_layer(io::BufReader::new(file), false)
-            .map(|f| LayerSizes {
-                tar: Some(f.tar_size),
-                content: Some(f.content_size),
-            })
+            .map(|f| f.sizes())
             .unwrap_or_default(),
         _ => LayerSizes::default(),
     };

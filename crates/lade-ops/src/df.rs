@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use lade_reference::{Digest, Reference};
-use lade_store::State;
+use lade_store::{ImageRecord, LayerRecord, State};
 
 /// One image's share of the space.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,19 +66,14 @@ pub fn disk_usage(state: &State) -> DiskUsage {
     let mut layers: HashMap<&Digest, Layer> = HashMap::new();
     for image in &images {
         let tagged = !image.names.is_empty();
-        for (i, l) in image.record.layers.iter().enumerate() {
+        for l in distinct_layers(image.record) {
             let e = layers.entry(&l.digest).or_insert(Layer {
                 size: l.shown_size(),
                 tagged: false,
                 users: 0,
             });
             e.tagged |= tagged;
-            if !image.record.layers[..i]
-                .iter()
-                .any(|o| o.digest == l.digest)
-            {
-                e.users += 1;
-            }
+            e.users += 1;
         }
     }
     let mut out = DiskUsage {
@@ -88,13 +83,8 @@ pub fn disk_usage(state: &State) -> DiskUsage {
         images: Vec::with_capacity(images.len()),
     };
     for image in &images {
-        let mut seen: Vec<&Digest> = Vec::with_capacity(image.record.layers.len());
         let (mut size, mut shared) = (0, 0);
-        for l in &image.record.layers {
-            if seen.contains(&&l.digest) {
-                continue;
-            }
-            seen.push(&l.digest);
+        for l in distinct_layers(image.record) {
             let Some(layer) = layers.get(&l.digest) else {
                 continue;
             };
@@ -113,6 +103,16 @@ pub fn disk_usage(state: &State) -> DiskUsage {
     }
     out.images.sort_by(|a, b| b.created.cmp(&a.created));
     out
+}
+
+/// An image's layers, each once (a layer may appear twice in one image).
+fn distinct_layers(record: &ImageRecord) -> impl Iterator<Item = &LayerRecord> {
+    let layers = &record.layers;
+    layers
+        .iter()
+        .enumerate()
+        .filter(|&(i, l)| !layers[..i].iter().any(|o| o.digest == l.digest))
+        .map(|(_, l)| l)
 }
 
 /// Reads every layer of the store whose sizes no record knows (records rebuilt from

@@ -751,10 +751,7 @@ async fn fetch_layer(
         status: LayerStatus::DownloadComplete,
     });
     let sizes = match facts {
-        Some(f) => LayerSizes {
-            tar: Some(f.tar_size),
-            content: Some(f.content_size),
-        },
+        Some(f) => f.sizes(),
         // A large gzip layer: the size of its tar stream, from the gzip trailer.
         None if compression == Some(Compression::Gzip) => LayerSizes {
             tar: ingest.store().gzip_isize(&digest),

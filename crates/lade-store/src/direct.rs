@@ -185,6 +185,15 @@ mod tests {
         fs_err::read(path).expect("read back")
     }
 
+    /// A writer at the start of a new, empty file (the directory holds it).
+    fn new_file() -> (tempfile::TempDir, std::path::PathBuf, DirectWriter) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("f");
+        let file = fs_err::File::create(&path).expect("create");
+        let w = DirectWriter::new(file, 0).expect("writer");
+        (dir, path, w)
+    }
+
     fn pattern(n: usize, seed: u8) -> Vec<u8> {
         (0..n)
             .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
@@ -193,11 +202,8 @@ mod tests {
 
     #[test]
     fn bytes_land_in_order_across_windows_and_odd_chunks() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        let file = fs_err::File::create(&path).expect("create");
+        let (_dir, path, mut w) = new_file();
         let data = pattern(3 * WINDOW + 12345, 7);
-        let mut w = DirectWriter::new(file, 0).expect("writer");
         for chunk in data.chunks(65_537) {
             w.write_all(chunk).expect("write");
         }
@@ -228,10 +234,7 @@ mod tests {
 
     #[test]
     fn a_slow_file_is_written_without_a_full_window() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        let file = fs_err::File::create(&path).expect("create");
-        let mut w = DirectWriter::new(file, 0).expect("writer");
+        let (_dir, path, mut w) = new_file();
         let data = pattern(3 * ALIGN + 10, 6);
         w.write_all(&data[..ALIGN + 1]).expect("write");
         assert_eq!(written(&path).len(), 0, "written before its time");
@@ -245,10 +248,7 @@ mod tests {
 
     #[test]
     fn reset_starts_over_and_forget_drops_the_window() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        let file = fs_err::File::create(&path).expect("create");
-        let mut w = DirectWriter::new(file, 0).expect("writer");
+        let (_dir, path, mut w) = new_file();
         w.write_all(&pattern(WINDOW + 10, 3)).expect("write");
         w.file().set_len(0).expect("truncate");
         w.reset();

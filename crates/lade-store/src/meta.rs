@@ -294,13 +294,13 @@ impl Meta {
         Ok(Self { images })
     }
 
-    /// `lade/meta.bin`'s bytes.
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+    /// `lade/meta.bin`'s bytes. (Plain structs and strings into a `Vec`: serializing
+    /// does not fail, but should it, nothing half-made is returned to be written.)
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, MetaError> {
         let mut out = Vec::with_capacity(256 * self.images.len() + 16);
         out.extend_from_slice(META_MAGIC);
         out.extend_from_slice(&META_VERSION.to_le_bytes());
-        // Serializing plain structs and strings into a Vec cannot fail.
-        postcard::to_extend(&RecordsOut(&self.images), out).unwrap_or_default()
+        Ok(postcard::to_extend(&RecordsOut(&self.images), out)?)
     }
 }
 
@@ -325,7 +325,7 @@ mod tests {
         let mut meta =
             Meta::from_json(format!(r#"{{"version":1,"images":[{RECORD}]}}"#).as_bytes()).unwrap();
         assert_eq!(meta.images.len(), 1);
-        assert_eq!(Meta::from_bytes(&meta.to_bytes()).unwrap(), meta);
+        assert_eq!(Meta::from_bytes(&meta.to_bytes().unwrap()).unwrap(), meta);
         // Every optional field set, and a SHA-512 digest.
         let mut full = meta.images.values().next().unwrap().clone();
         full.manifest = Digest::from_sha512_bytes(&[7; 64]);
@@ -341,7 +341,7 @@ mod tests {
             content_size: None,
         });
         meta.images.insert(full.manifest.clone(), full);
-        let bytes = meta.to_bytes();
+        let bytes = meta.to_bytes().unwrap();
         assert_eq!(Meta::from_bytes(&bytes).unwrap(), meta);
         // The same bytes as a list of the records gives.
         let list: Vec<&ImageRecord> = meta.images.values().collect();
@@ -354,7 +354,8 @@ mod tests {
     fn damaged_or_foreign_records_are_refused() {
         let bytes = Meta::from_json(format!(r#"{{"version":1,"images":[{RECORD}]}}"#).as_bytes())
             .unwrap()
-            .to_bytes();
+            .to_bytes()
+            .unwrap();
         for cut in [0, 5, 12, 20, bytes.len() - 1] {
             assert!(Meta::from_bytes(&bytes[..cut]).is_err(), "cut at {cut}");
         }

@@ -283,12 +283,12 @@ impl Store {
         let out = f(&mut state)?;
         state.drop_stale_records();
         if state.meta_changed() {
-            write_atomic(
-                &self.tmp_dir(),
-                &self.lade_dir().join(META_FILE),
-                &state.meta().to_bytes(),
-            )
-            .map_err(StoreError::from)?;
+            let bytes = state
+                .meta()
+                .to_bytes()
+                .map_err(|e| StoreError::from(io::Error::other(e)))?;
+            write_atomic(&self.tmp_dir(), &self.lade_dir().join(META_FILE), &bytes)
+                .map_err(StoreError::from)?;
             // An older lade's records, now in `meta.bin`.
             match fs_err::remove_file(self.lade_dir().join(META_JSON_FILE)) {
                 Err(e) if e.kind() != io::ErrorKind::NotFound => {
