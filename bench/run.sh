@@ -243,32 +243,38 @@ small_label="$files-file image, 1 layer"
 # RSS_FROM set and no RSS_PID, it is $server_max, which the hooks keep up to date (a
 # fresh server per run). One TSV row per tool goes to $results.
 RSS_PID="" RSS_FROM="" server_max=0
+# run_once OP I: one timed run of OP (its hooks included); sets $run_time (seconds) and
+# $run_rss (KiB), returns non-zero when the run or its preparation failed.
+run_once() {
+  local op=$1 i=$2 t0 t1
+  if declare -F "${op}_pre" >/dev/null && ! "${op}_pre" "$i" >>"$log" 2>&1; then
+    note "  failed to prepare run $i (see $log)"; return 1
+  fi
+  CMD=()
+  "$op" "$i"
+  echo "+ ${CMD[*]}" >>"$log"
+  # Untimed: what earlier work left for the disk to write (a registry's blobs, the
+  # previous run's files, freed space) is written now, not during this run.
+  sync
+  t0=${EPOCHREALTIME/[.,]/} # microseconds, read by bash itself (no process started)
+  if ! /usr/bin/time -f '%M' -o "$run/rss" "${CMD[@]}" >>"$log" 2>&1; then
+    note "  failed: ${CMD[*]} (see $log)"
+    tail -5 "$log" | sed 's/^/     | /' >&2
+    if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
+    return 1
+  fi
+  t1=${EPOCHREALTIME/[.,]/}
+  run_time=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e6 }')
+  run_rss=$(tail -1 "$run/rss")
+  if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
+}
 measure() {
-  local group=$1 tool=$2 kind=$3 bytes=$4 op=$5 i t0 t1 rss=0 r times=() status=ok
+  local group=$1 tool=$2 kind=$3 bytes=$4 op=$5 i rss=0 times=() status=ok
   note "$group: $tool"
   for i in $(seq 1 "$runs"); do
-    if declare -F "${op}_pre" >/dev/null && ! "${op}_pre" "$i" >>"$log" 2>&1; then
-      status=failed; note "  failed to prepare run $i (see $log)"; break
-    fi
-    CMD=()
-    "$op" "$i"
-    echo "+ ${CMD[*]}" >>"$log"
-    # Untimed: what earlier work left for the disk to write (a registry's blobs, the
-    # previous run's files, freed space) is written now, not during this run.
-    sync
-    t0=${EPOCHREALTIME/[.,]/} # microseconds, read by bash itself (no process started)
-    if ! /usr/bin/time -f '%M' -o "$run/rss" "${CMD[@]}" >>"$log" 2>&1; then
-      status=failed
-      note "  failed: ${CMD[*]} (see $log)"
-      tail -5 "$log" | sed 's/^/     | /' >&2
-      if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
-      break
-    fi
-    t1=${EPOCHREALTIME/[.,]/}
-    times+=("$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e6 }')")
-    r=$(tail -1 "$run/rss")
-    if [ "$r" -gt "$rss" ]; then rss=$r; fi
-    if declare -F "${op}_post" >/dev/null; then "${op}_post" "$i" >>"$log" 2>&1 || true; fi
+    run_once "$op" "$i" || { status=failed; break; }
+    times+=("$run_time")
+    if [ "$run_rss" -gt "$rss" ]; then rss=$run_rss; fi
   done
   if [ -n "$RSS_PID" ]; then
     rss=$(hwm "$RSS_PID")
@@ -276,6 +282,35 @@ measure() {
     rss=$server_max
   fi
   record "$group" "$tool" "$kind" s "$bytes" "$rss" "$status" "${times[@]}"
+}
+# measure_alternating GROUP BYTES "TOOL|KIND|OP"...: as `measure` for each tool, but run
+# by run in turn (A B, then B A, …), so that a slow spell of the machine falls on every
+# tool alike rather than on whichever was measuring then; their ratio is what counts.
+measure_alternating() {
+  local group=$1 bytes=$2 i k n order tool kind op
+  shift 2
+  local specs=("$@") alt_times=() alt_rss=() alt_status=()
+  n=${#specs[@]}
+  for k in $(seq 0 $((n - 1))); do alt_times[k]="" alt_rss[k]=0 alt_status[k]=ok; done
+  note "$group: ${n} tools in turn"
+  for i in $(seq 1 "$runs"); do
+    if [ $((i % 2)) = 1 ]; then order=$(seq 0 $((n - 1))); else order=$(seq $((n - 1)) -1 0); fi
+    for k in $order; do
+      [ "${alt_status[k]}" = ok ] || continue
+      IFS='|' read -r tool kind op <<<"${specs[k]}"
+      if run_once "$op" "$i"; then
+        alt_times[k]+=" $run_time"
+        if [ "$run_rss" -gt "${alt_rss[k]}" ]; then alt_rss[k]=$run_rss; fi
+      else
+        alt_status[k]=failed
+      fi
+    done
+  done
+  for k in $(seq 0 $((n - 1))); do
+    IFS='|' read -r tool kind op <<<"${specs[k]}"
+    # shellcheck disable=SC2086 # the times are words
+    record "$group" "$tool" "$kind" s "$bytes" "${alt_rss[k]}" "${alt_status[k]}" ${alt_times[k]}
+  done
 }
 hwm() { awk '/VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 track_hwm() { local h; h=$(hwm "$1"); if [ "${h:-0}" -gt "$server_max" ]; then server_max=$h; fi; }
@@ -515,8 +550,8 @@ pull_group() { # pull_group REF BYTES LABEL [all]: lade, skopeo, and with "all" 
   pull_ref=$1
   g="pull the $3"
   say "$g"
-  measure "$g" "lade pull" lade "$2" op_pull_lade
-  measure "$g" "skopeo copy docker:// oci: $skopeo_version" peer "$2" op_pull_skopeo
+  measure_alternating "$g" "$2" "lade pull|lade|op_pull_lade" \
+    "skopeo copy docker:// oci: $skopeo_version|peer|op_pull_skopeo"
   if [ "${4:-}" = all ] && [ "$want_podman" = 1 ]; then
     measure "$g" "podman pull ($podman_driver)" peer "$2" op_pull_podman
   fi
@@ -560,8 +595,8 @@ op_push_docker_post() { docker_ rmi "$push_ref"; push_post; }
 push_start=start_distribution
 g="push the $big_label to distribution"
 say "$g"
-measure "$g" "lade push" lade "$big_blob_bytes" op_push_lade
-measure "$g" "skopeo copy oci: docker:// $skopeo_version" peer "$big_blob_bytes" op_push_skopeo
+measure_alternating "$g" "$big_blob_bytes" "lade push|lade|op_push_lade" \
+  "skopeo copy oci: docker:// $skopeo_version|peer|op_push_skopeo"
 if [ "$want_podman" = 1 ] && podman_ pull -q --tls-verify=false "$dist_src/bench/big:1" >>"$log" 2>&1; then
   measure "$g" "podman push ($podman_driver)" peer "$big_blob_bytes" op_push_podman
   rm -rf "$run/podman"
@@ -577,8 +612,8 @@ copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
 push_start=start_lade_registry
 g="push the $big_label to lade's registry"
 say "$g"
-measure "$g" "lade push" lade "$big_blob_bytes" op_push_lade
-measure "$g" "skopeo copy oci: docker:// $skopeo_version" peer "$big_blob_bytes" op_push_skopeo
+measure_alternating "$g" "$big_blob_bytes" "lade push|lade|op_push_lade" \
+  "skopeo copy oci: docker:// $skopeo_version|peer|op_push_skopeo"
 copy_row "$g" "copy on the same disk, fsync" "$copy_row_big"
 
 # ---------------------------------------------------------------------------------------
@@ -828,6 +863,7 @@ mkdir -p "$(dirname "$out")"
   echo "requests/s over lade's). **RSS lade ÷ this** compares peak resident memory. Rows"
   echo "marked *floor* are the physical references, measured on the same files and disk"
   echo "with the same crates lade uses; lade's ratio to them says how close it is to the limit."
+  echo "In the pull and push groups, lade and skopeo ran in turn, run by run."
   echo
   echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, a store of $many_n images, $runs runs, wrk ${wrk_secs}s)"
   echo "- lade: $rev, built with \`cargo build --release\` at $lade_built"
