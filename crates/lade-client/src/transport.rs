@@ -54,6 +54,13 @@ pub fn is_loopback(host: &str) -> bool {
 }
 
 impl TransportConfig {
+    /// Lets `host` be reached over plain HTTP or unverified TLS from now on.
+    pub fn mark_insecure(&mut self, host: &str) {
+        if !self.insecure_registries.iter().any(|h| h == host) {
+            self.insecure_registries.push(host.to_owned());
+        }
+    }
+
     /// Whether `host` may be reached without verified TLS.
     /// Loopback is insecure as in Docker, unless the user gave it a CA in `certs.d`:
     /// then its certificate is verified against that CA.

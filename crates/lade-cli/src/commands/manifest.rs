@@ -106,10 +106,7 @@ fn remote(settings: &Settings, names: &[&str], insecure: bool) -> anyhow::Result
     if insecure {
         for name in names {
             for c in remote.conf.resolve(name)?.candidates {
-                remote
-                    .transport
-                    .insecure_registries
-                    .push(c.domain().to_owned());
+                remote.transport.mark_insecure(c.domain());
             }
         }
     }
@@ -310,10 +307,7 @@ pub fn push(args: &ManifestPushArgs, settings: &Settings) -> anyhow::Result<i32>
     }
     let mut remote = Remote::load(settings)?;
     if args.insecure {
-        remote
-            .transport
-            .insecure_registries
-            .push(list.domain().to_owned());
+        remote.transport.mark_insecure(list.domain());
     }
     let renderer = Renderer::new(false);
     let mut registries = BTreeMap::new();

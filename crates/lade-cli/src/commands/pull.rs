@@ -83,9 +83,13 @@ fn pull_candidate(
     opts: &PullOptions,
     rt: &tokio::runtime::Runtime,
 ) -> anyhow::Result<()> {
+    // One client per place for the whole command: with `--all-tags`, every tag is
+    // pulled through the clients that listed them (one credential lookup, one token
+    // per scope, the connections kept), not through new ones per tag.
+    let mut clients = BTreeMap::new();
     let references: Vec<Reference> = if args.all_tags {
         let sources = remote.conf.pull_sources(reference)?;
-        let clients = remote.clients(&sources, renderer)?;
+        remote.add_clients(&sources, renderer, &mut clients)?;
         let mut tags = Err(anyhow::anyhow!("no registry to list the tags of"));
         for s in &sources {
             let client = &clients[&client_key(s)];
@@ -117,7 +121,7 @@ fn pull_candidate(
     let mut out = io::stdout().lock();
     for r in &references {
         let here = remote.conf.pull_sources(r)?;
-        let clients = remote.clients(&here, renderer)?;
+        remote.add_clients(&here, renderer, &mut clients)?;
         let sources: Vec<Source<'_>> = here
             .iter()
             .map(|s| Source {
@@ -165,9 +169,7 @@ impl Remote {
             .context("failed to load registries.conf")?;
         let mut transport = settings.transport.clone();
         for host in conf.insecure_hosts() {
-            if !transport.insecure_registries.contains(&host) {
-                transport.insecure_registries.push(host);
-            }
+            transport.mark_insecure(&host);
         }
         Ok(Self { conf, transport })
     }
@@ -177,10 +179,8 @@ impl Remote {
     /// included) or `insecure` asks it (a pull source marked insecure).
     pub fn transport_for(&self, host: &str, insecure: bool) -> lade_client::TransportConfig {
         let mut transport = self.transport.clone();
-        if (insecure || self.conf.is_insecure(host))
-            && !transport.insecure_registries.iter().any(|h| h == host)
-        {
-            transport.insecure_registries.push(host.to_owned());
+        if insecure || self.conf.is_insecure(host) {
+            transport.mark_insecure(host);
         }
         transport
     }
@@ -210,14 +210,15 @@ impl Remote {
         )?)
     }
 
-    /// A client per place in `sources`; a mirror's retries less, so that one that is
-    /// down costs little before the next source is tried.
-    fn clients(
+    /// Adds a client for each place in `sources` that `out` has none for; a mirror's
+    /// retries less, so that one that is down costs little before the next source is
+    /// tried.
+    fn add_clients(
         &self,
         sources: &[PullSource],
         renderer: &Renderer,
-    ) -> anyhow::Result<BTreeMap<(String, bool), Registry>> {
-        let mut out = BTreeMap::new();
+        out: &mut BTreeMap<(String, bool), Registry>,
+    ) -> anyhow::Result<()> {
         for s in sources {
             let key = client_key(s);
             if out.contains_key(&key) {
@@ -235,7 +236,7 @@ impl Remote {
             }
             out.insert(key, client);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Reads something about `name` without pulling it: `f` is called with a client
@@ -258,7 +259,8 @@ impl Remote {
                     continue;
                 }
             };
-            let clients = self.clients(&sources, renderer)?;
+            let mut clients = BTreeMap::new();
+            self.add_clients(&sources, renderer, &mut clients)?;
             for s in &sources {
                 match f(&clients[&client_key(s)], &s.reference) {
                     Ok(answer) => return Ok((candidate.clone(), answer)),

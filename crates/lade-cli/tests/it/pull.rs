@@ -676,6 +676,33 @@ fn fake_401_then_bearer_token_from_the_token_endpoint() {
 }
 
 #[test]
+fn fake_all_tags_share_one_token() {
+    let reg = FakeRegistry::start();
+    let one = Image::noisy(5_000, 61);
+    let two = Image::noisy(5_000, 62);
+    reg.push("lade/app", "1", &one);
+    reg.push("lade/app", "2", &two);
+    reg.set_auth(Auth::Bearer {
+        service: "fake.registry.test".into(),
+    });
+    let t = TestRoot::new();
+    let repo = reg.image("lade/app");
+    let run = pull(&t, &["-a", &repo]).ok();
+    assert_eq!(
+        run.stderr.matches("Status: Downloaded newer image").count(),
+        2,
+        "{}",
+        run.stderr
+    );
+    // The tags were listed and both pulled with the token fetched once.
+    let tokens = reg.requests_to("/token");
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    assert_eq!(manifest_of(&t, &format!("{repo}:1")), one.digest());
+    assert_eq!(manifest_of(&t, &format!("{repo}:2")), two.digest());
+    assert_check_clean(&t);
+}
+
+#[test]
 fn fake_basic_auth_from_docker_config() {
     let (reg, _img, image) = fake_with_app(20_000);
     reg.set_auth(Auth::Basic {
