@@ -39,6 +39,13 @@ pub enum ClientError {
         #[source]
         source: reqwest::Error,
     },
+    /// A blob body read without the async client (see `blob_reader`) broke off.
+    #[error("request to {host} failed: {source}")]
+    Body {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Api(ApiError),
     #[error("{error}{}", remaining.as_deref().map(|r| format!(" (ratelimit-remaining: {r})")).unwrap_or_default())]
@@ -82,7 +89,9 @@ impl ClientError {
     /// True when the same request may succeed later: connection trouble, 5xx, 429.
     pub fn is_temporary(&self) -> bool {
         match self {
-            ClientError::Connect { .. } | ClientError::Transport { .. } => true,
+            ClientError::Connect { .. }
+            | ClientError::Transport { .. }
+            | ClientError::Body { .. } => true,
             ClientError::TooManyRequests { .. } => true,
             ClientError::Status { status, .. } => *status >= 500,
             ClientError::Api(e) => e.status >= 500,

@@ -6,6 +6,7 @@
 //! secret reaches a `Debug`/`Display` of its types or an error message.
 
 mod auth;
+mod blob_reader;
 mod credentials;
 mod error;
 mod registries_conf;
@@ -14,6 +15,7 @@ mod transport;
 mod upload;
 
 pub use auth::{Challenge, parse_challenge};
+pub use blob_reader::BlobReader;
 pub use credentials::{
     AUTH_FILES_HELPER, Credential, CredentialSources, DOCKER_HUB_KEY, Saved, config_key,
 };

@@ -12,6 +12,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::auth::{Challenge, TokenResponse, parse_challenge};
+use crate::blob_reader::{BlobReader, BlobReaders};
 use crate::{ApiError, ClientError, Credential, TransportConfig};
 
 /// The largest manifest lade reads (the spec lets registries refuse more than 4 MiB).
@@ -104,6 +105,8 @@ pub struct Registry {
     /// The registry asked for Basic auth.
     basic: Mutex<bool>,
     pub(crate) retry: RetryPolicy,
+    /// Blob bodies read on the caller's thread (see `blob_reader`).
+    readers: BlobReaders,
 }
 
 impl Registry {
@@ -118,10 +121,12 @@ impl Registry {
         } else {
             host.to_owned()
         };
+        let (http, tls) = transport.client_for(&endpoint)?;
         Ok(Self {
             host: host.to_owned(),
             insecure: transport.is_insecure(host),
-            http: transport.client_for(&endpoint)?,
+            http,
+            readers: BlobReaders::new(tls, &transport.user_agent),
             endpoint,
             base: OnceCell::new(),
             credential,
@@ -579,6 +584,25 @@ impl Registry {
             offset: if partial { offset } else { 0 },
             total,
         })
+    }
+
+    /// `GET /v2/REPO/blobs/DIGEST` from `offset` on, its body read on the calling
+    /// thread straight into the caller's buffers (see `blob_reader`); blocking, so for
+    /// threads of their own, never the runtime's. `None` when the answer needs
+    /// [`Registry::get_blob`] (a redirect, an auth challenge, an error status …), or
+    /// before this client has reached the registry once.
+    pub fn open_blob(
+        &self,
+        repo: &str,
+        digest: &Digest,
+        offset: u64,
+    ) -> Result<Option<BlobReader>, ClientError> {
+        let Some(base) = self.base.get() else {
+            return Ok(None);
+        };
+        let path = format!("/v2/{repo}/blobs/{digest}");
+        let auth = self.auth_header(&pull_scope(repo));
+        self.readers.open(base, &path, offset, auth.as_deref())
     }
 
     /// A small blob (a config) read whole and verified.

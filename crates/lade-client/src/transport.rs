@@ -37,6 +37,11 @@ impl Default for TransportConfig {
     }
 }
 
+/// How long connecting to a registry may take.
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a registry may stay silent in the middle of an answer.
+pub(crate) const READ_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// True for `localhost`, `127.0.0.0/8` and `::1`, with or without a port.
 pub fn is_loopback(host: &str) -> bool {
     let name = if let Some(rest) = host.strip_prefix('[') {
@@ -76,8 +81,34 @@ impl TransportConfig {
             .any(|d| host_files(&d.join(host), "crt").is_ok_and(|f| !f.is_empty()))
     }
 
-    /// An HTTP client for `host`.
-    pub(crate) fn client_for(&self, host: &str) -> Result<reqwest::Client, ClientError> {
+    /// An HTTP client for `host`, and the TLS configuration it uses (for the blocking
+    /// blob reads of `blob_reader`, which offer HTTP/1.1 alone).
+    pub(crate) fn client_for(
+        &self,
+        host: &str,
+    ) -> Result<(reqwest::Client, rustls::ClientConfig), ClientError> {
+        let mut config = self.tls_config(host)?;
+        let mut blocking = config.clone();
+        blocking.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(config)
+            .user_agent(&self.user_agent)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::limited(10))
+            .build()
+            .map_err(|e| ClientError::Tls {
+                host: host.to_owned(),
+                reason: e.to_string(),
+            })?;
+        Ok((client, blocking))
+    }
+
+    /// Verification as `host` needs it (none for an insecure one), its CAs and client
+    /// certificate; no ALPN.
+    fn tls_config(&self, host: &str) -> Result<rustls::ClientConfig, ClientError> {
         let tls_err = |reason: String| ClientError::Tls {
             host: host.to_owned(),
             reason,
@@ -106,22 +137,12 @@ impl TransportConfig {
             }
             builder.with_root_certificates(roots)
         };
-        let mut config = match self.client_cert(host)? {
+        Ok(match self.client_cert(host)? {
             Some((certs, key)) => builder
                 .with_client_auth_cert(certs, key)
                 .map_err(|e| tls_err(e.to_string()))?,
             None => builder.with_no_client_auth(),
-        };
-        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-        reqwest::Client::builder()
-            .use_preconfigured_tls(config)
-            .user_agent(&self.user_agent)
-            .connect_timeout(Duration::from_secs(30))
-            .read_timeout(Duration::from_secs(120))
-            .pool_idle_timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::limited(10))
-            .build()
-            .map_err(|e| tls_err(e.to_string()))
+        })
     }
 
     fn client_cert(

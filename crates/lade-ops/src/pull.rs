@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use lade_archive::{LayerFacts, inspect_layer};
-use lade_client::{ClientError, Registry};
+use lade_client::{BlobReader, ClientError, Registry};
 use lade_oci::media_type::Compression;
 use lade_oci::{Descriptor, ImageManifest, Manifest, Platform, media_type};
 use lade_reference::{Digest, Reference};
@@ -857,6 +857,13 @@ async fn download_into(
     progress: &dyn PullProgress,
 ) -> Result<(), DownloadError> {
     let offset = blob.offset();
+    match registry.open_blob(repo, &layer.digest, offset) {
+        Ok(Some(body)) => {
+            return read_body(blob, body, layer, id, done, inspector, progress);
+        }
+        Ok(None) => {}
+        Err(e) => return Err(DownloadError::Client(e)),
+    }
     let mut stream = registry
         .get_blob(repo, &layer.digest, offset)
         .await
@@ -899,6 +906,67 @@ async fn download_into(
                     source: e,
                 }));
             }
+        }
+    };
+    done.store(blob.offset(), Ordering::Relaxed);
+    result
+}
+
+/// [`download_into`] for a body read on this (download) thread: each read lands in
+/// the blob's write window itself, with no copy (see `lade_client::BlobReader`).
+fn read_body(
+    blob: &mut ResumableBlob,
+    mut body: BlobReader,
+    layer: &Descriptor,
+    id: &str,
+    done: &Arc<AtomicU64>,
+    inspector: &mut Option<Inspector>,
+    progress: &dyn PullProgress,
+) -> Result<(), DownloadError> {
+    use std::io::Read as _;
+    if body.offset != blob.offset() {
+        blob.restart().map_err(DownloadError::Store)?;
+        *inspector = None;
+    }
+    let total = layer.size;
+    let end = body.offset + body.len;
+    if end > total {
+        return Err(DownloadError::Client(ClientError::SizeMismatch {
+            url: body.url().to_owned(),
+            expected: total,
+            actual: end,
+        }));
+    }
+    let mut last_report = std::time::Instant::now();
+    let result = loop {
+        if body.remaining() == 0 {
+            break Ok(());
+        }
+        let space = blob
+            .space()
+            .map_err(|e| DownloadError::Store(StoreError::Io(e)))?;
+        let n = match body.read(space) {
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                break Err(DownloadError::Client(ClientError::Body {
+                    host: body.host().to_owned(),
+                    source: e,
+                }));
+            }
+        };
+        let at = blob.offset();
+        let bytes = blob.filled(n);
+        if let Some(i) = inspector {
+            i.feed(at, &bytes::Bytes::copy_from_slice(bytes));
+        }
+        let n = blob.offset();
+        if last_report.elapsed() >= std::time::Duration::from_millis(100) || n == total {
+            last_report = std::time::Instant::now();
+            progress.event(PullEvent::Layer {
+                id: id.to_owned(),
+                status: LayerStatus::Downloading { current: n, total },
+            });
         }
     };
     done.store(blob.offset(), Ordering::Relaxed);

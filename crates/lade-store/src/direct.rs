@@ -121,6 +121,28 @@ impl DirectWriter {
         Ok(())
     }
 
+    /// Room in the window for the next bytes, to be read into directly and then
+    /// claimed with [`DirectWriter::filled`] (no copy). A full window is written
+    /// first, and so is what was held too long (see [`HOLD_AT_MOST`]).
+    pub(crate) fn space(&mut self) -> io::Result<&mut [u8]> {
+        if self.held == WINDOW {
+            self.write_window(WINDOW)?;
+        } else if self.held >= ALIGN && self.written_at.elapsed() >= HOLD_AT_MOST {
+            self.write_window(self.held - self.held % ALIGN)?;
+        }
+        let at = self.start + self.held;
+        Ok(&mut self.buf[at..self.start + WINDOW])
+    }
+
+    /// Takes the first `n` bytes of the last [`DirectWriter::space`] as written, and
+    /// returns them.
+    pub(crate) fn filled(&mut self, n: usize) -> &[u8] {
+        let n = n.min(WINDOW - self.held);
+        let at = self.start + self.held;
+        self.held += n;
+        &self.buf[at..at + n]
+    }
+
     /// Writes the window's first `len` bytes (a multiple of `ALIGN` while direct) and
     /// moves the rest to its start.
     fn write_window(&mut self, len: usize) -> io::Result<()> {

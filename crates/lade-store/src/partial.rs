@@ -131,6 +131,22 @@ impl ResumableBlob {
         fs_err::File::open(&self.path)
     }
 
+    /// Room for the blob's next bytes in its write window: read into it, then call
+    /// [`ResumableBlob::filled`] with how many arrived. Saves the copy that
+    /// [`Write::write`] makes of bytes that are in memory already.
+    pub fn space(&mut self) -> io::Result<&mut [u8]> {
+        self.file.space()
+    }
+
+    /// Takes the first `n` bytes of the last [`ResumableBlob::space`] as the blob's
+    /// next bytes (hashing them), and returns them.
+    pub fn filled(&mut self, n: usize) -> &[u8] {
+        let bytes = self.file.filled(n);
+        self.hasher.update(bytes);
+        self.size += bytes.len() as u64;
+        bytes
+    }
+
     /// Throws the partial file away.
     pub fn discard(mut self) {
         self.file.forget();
@@ -180,6 +196,28 @@ mod tests {
         blob.commit(bytes.len() as u64).unwrap();
         assert_eq!(fs_err::read(dir.path().join("blob")).unwrap(), bytes);
         assert!(!dir.path().join("partial").join(digest.hex()).exists());
+    }
+
+    #[test]
+    fn bytes_read_into_its_space_are_hashed_and_land_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..1_500_000u32).map(|i| (i % 251) as u8).collect();
+        let digest = crate::sha256_hex_of(&bytes);
+        let mut blob = open(dir.path(), &digest);
+        // Reads of odd sizes, as a socket gives them; a resumed blob continues after
+        // what `write` put there before.
+        blob.write_all(&bytes[..1000]).unwrap();
+        let mut src = &bytes[1000..];
+        while !src.is_empty() {
+            let space = blob.space().unwrap();
+            let room = space.len().min(77_777);
+            let n = src.read(&mut space[..room]).unwrap();
+            let at = blob.offset() as usize;
+            assert_eq!(blob.filled(n), &bytes[at..at + n]);
+        }
+        assert_eq!(blob.offset(), bytes.len() as u64);
+        blob.commit(bytes.len() as u64).unwrap();
+        assert_eq!(fs_err::read(dir.path().join("blob")).unwrap(), bytes);
     }
 
     #[test]
