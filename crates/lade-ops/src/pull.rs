@@ -672,17 +672,16 @@ async fn fetch_layer(
         if inspect && blob.offset() == 0 && inspector.as_ref().is_none_or(|i| i.fed != 0) {
             inspector = Some(Inspector::start());
         }
-        let result = download_into(
-            &mut blob,
-            registry,
-            repo,
-            layer,
-            &id,
-            &done,
-            &mut inspector,
+        let sink = Sink {
+            blob: &mut blob,
+            total,
+            id: &id,
+            done: &done,
+            inspector: &mut inspector,
             progress,
-        )
-        .await;
+            last_report: std::time::Instant::now(),
+        };
+        let result = download_into(sink, registry, repo, &layer.digest).await;
         match result {
             Ok(()) if blob.offset() == total => break,
             Ok(()) => {
@@ -839,136 +838,137 @@ enum DownloadError {
     Store(StoreError),
 }
 
+/// Where a download's bytes go: the partial blob, the layer's inspector, the progress
+/// display and the shared count of bytes done.
+struct Sink<'a> {
+    blob: &'a mut ResumableBlob,
+    total: u64,
+    id: &'a str,
+    done: &'a Arc<AtomicU64>,
+    inspector: &'a mut Option<Inspector>,
+    progress: &'a dyn PullProgress,
+    last_report: std::time::Instant,
+}
+
+impl Sink<'_> {
+    /// Starts over when the registry's body does not begin where the blob stands
+    /// (it ignored the `Range`).
+    fn starts_at(&mut self, offset: u64) -> Result<(), DownloadError> {
+        if offset != self.blob.offset() {
+            self.blob.restart().map_err(DownloadError::Store)?;
+            *self.inspector = None;
+        }
+        Ok(())
+    }
+
+    /// The blob's bytes from `at` on just arrived: shown, and handed to the inspector.
+    fn took(&mut self, at: u64, bytes: &bytes::Bytes) {
+        if let Some(i) = self.inspector {
+            i.feed(at, bytes);
+        }
+        let n = self.blob.offset();
+        if self.last_report.elapsed() >= std::time::Duration::from_millis(100) || n == self.total {
+            self.last_report = std::time::Instant::now();
+            self.progress.event(PullEvent::Layer {
+                id: self.id.to_owned(),
+                status: LayerStatus::Downloading {
+                    current: n,
+                    total: self.total,
+                },
+            });
+        }
+    }
+}
+
+impl Drop for Sink<'_> {
+    fn drop(&mut self) {
+        self.done.store(self.blob.offset(), Ordering::Relaxed);
+    }
+}
+
 /// One GET of the rest of a blob, written straight to the partial file. Runs on a
-/// download thread of its own (see `fetch_layers`), so writing to disk here blocks
-/// nothing else.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename them"
-)]
+/// download thread of its own (see `fetch_layers`), so reading the body on it (see
+/// [`read_body`]) and writing to disk here block nothing else.
 async fn download_into(
-    blob: &mut ResumableBlob,
+    mut sink: Sink<'_>,
     registry: &Registry,
     repo: &str,
-    layer: &Descriptor,
-    id: &str,
-    done: &Arc<AtomicU64>,
-    inspector: &mut Option<Inspector>,
-    progress: &dyn PullProgress,
+    digest: &Digest,
 ) -> Result<(), DownloadError> {
-    let offset = blob.offset();
-    match registry.open_blob(repo, &layer.digest, offset) {
-        Ok(Some(body)) => {
-            return read_body(blob, body, layer, id, done, inspector, progress);
-        }
+    let offset = sink.blob.offset();
+    match registry.open_blob(repo, digest, offset) {
+        Ok(Some(body)) => return read_body(sink, body),
         Ok(None) => {}
         Err(e) => return Err(DownloadError::Client(e)),
     }
     let mut stream = registry
-        .get_blob(repo, &layer.digest, offset)
+        .get_blob(repo, digest, offset)
         .await
         .map_err(DownloadError::Client)?;
-    if stream.offset != offset {
-        blob.restart().map_err(DownloadError::Store)?;
-        *inspector = None;
-    }
-    let total = layer.size;
-    let mut last_report = std::time::Instant::now();
-    let result = loop {
+    sink.starts_at(stream.offset)?;
+    loop {
         match stream.response.chunk().await {
             Ok(Some(chunk)) => {
-                let n = blob.offset() + chunk.len() as u64;
-                if n > total {
-                    break Err(DownloadError::Client(ClientError::SizeMismatch {
+                let n = sink.blob.offset() + chunk.len() as u64;
+                if n > sink.total {
+                    return Err(DownloadError::Client(ClientError::SizeMismatch {
                         url: stream.response.url().to_string(),
-                        expected: total,
+                        expected: sink.total,
                         actual: n,
                     }));
                 }
-                let at = blob.offset();
-                std::io::Write::write_all(blob, &chunk)
+                let at = sink.blob.offset();
+                std::io::Write::write_all(sink.blob, &chunk)
                     .map_err(|e| DownloadError::Store(StoreError::Io(e)))?;
-                if let Some(i) = inspector {
-                    i.feed(at, &chunk);
-                }
-                if last_report.elapsed() >= std::time::Duration::from_millis(100) || n == total {
-                    last_report = std::time::Instant::now();
-                    progress.event(PullEvent::Layer {
-                        id: id.to_owned(),
-                        status: LayerStatus::Downloading { current: n, total },
-                    });
-                }
+                sink.took(at, &chunk);
             }
-            Ok(None) => break Ok(()),
+            Ok(None) => return Ok(()),
             Err(e) => {
-                break Err(DownloadError::Client(ClientError::Transport {
+                return Err(DownloadError::Client(ClientError::Transport {
                     host: registry.host().to_owned(),
                     source: e,
                 }));
             }
         }
-    };
-    done.store(blob.offset(), Ordering::Relaxed);
-    result
+    }
 }
 
 /// [`download_into`] for a body read on this (download) thread: each read lands in
 /// the blob's write window itself, with no copy (see `lade_client::BlobReader`).
-fn read_body(
-    blob: &mut ResumableBlob,
-    mut body: BlobReader,
-    layer: &Descriptor,
-    id: &str,
-    done: &Arc<AtomicU64>,
-    inspector: &mut Option<Inspector>,
-    progress: &dyn PullProgress,
-) -> Result<(), DownloadError> {
+fn read_body(mut sink: Sink<'_>, mut body: BlobReader) -> Result<(), DownloadError> {
     use std::io::Read as _;
-    if body.offset != blob.offset() {
-        blob.restart().map_err(DownloadError::Store)?;
-        *inspector = None;
-    }
-    let total = layer.size;
+    sink.starts_at(body.offset)?;
     let end = body.offset + body.len;
-    if end > total {
+    if end > sink.total {
         return Err(DownloadError::Client(ClientError::SizeMismatch {
             url: body.url().to_owned(),
-            expected: total,
+            expected: sink.total,
             actual: end,
         }));
     }
-    let mut last_report = std::time::Instant::now();
-    let result = loop {
-        if body.remaining() == 0 {
-            break Ok(());
-        }
-        let space = blob
+    while body.remaining() > 0 {
+        let space = sink
+            .blob
             .space()
             .map_err(|e| DownloadError::Store(StoreError::Io(e)))?;
         let n = match body.read(space) {
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                break Err(DownloadError::Client(ClientError::Body {
+                return Err(DownloadError::Client(ClientError::Body {
                     host: body.host().to_owned(),
                     source: e,
                 }));
             }
         };
-        let at = blob.offset();
-        let bytes = blob.filled(n);
-        if let Some(i) = inspector {
-            i.feed(at, &bytes::Bytes::copy_from_slice(bytes));
-        }
-        let n = blob.offset();
-        if last_report.elapsed() >= std::time::Duration::from_millis(100) || n == total {
-            last_report = std::time::Instant::now();
-            progress.event(PullEvent::Layer {
-                id: id.to_owned(),
-                status: LayerStatus::Downloading { current: n, total },
-            });
-        }
-    };
-    done.store(blob.offset(), Ordering::Relaxed);
-    result
+        let at = sink.blob.offset();
+        let bytes = sink.blob.filled(n);
+        // Only a layer small enough to inspect pays for this copy.
+        let copy = match sink.inspector {
+            Some(_) => bytes::Bytes::copy_from_slice(bytes),
+            None => bytes::Bytes::new(),
+        };
+        sink.took(at, &copy);
+    }
+    Ok(())
 }
