@@ -286,8 +286,9 @@ measure() {
 # measure_alternating GROUP BYTES "TOOL|KIND|OP"...: as `measure` for each tool, but run
 # by run in turn (A B, then B A, …), so that a slow spell of the machine falls on every
 # tool alike rather than on whichever was measuring then; their ratio is what counts.
+# At least 5 runs (they are seconds each): a median of 3 moves with one slow spell.
 measure_alternating() {
-  local group=$1 bytes=$2 i k n order tool kind op
+  local group=$1 bytes=$2 i k n order tool kind op runs=$((runs > 5 ? runs : 5))
   shift 2
   local specs=("$@") alt_times=() alt_rss=() alt_status=()
   n=${#specs[@]}
@@ -863,7 +864,7 @@ mkdir -p "$(dirname "$out")"
   echo "requests/s over lade's). **RSS lade ÷ this** compares peak resident memory. Rows"
   echo "marked *floor* are the physical references, measured on the same files and disk"
   echo "with the same crates lade uses; lade's ratio to them says how close it is to the limit."
-  echo "In the pull and push groups, lade and skopeo ran in turn, run by run."
+  echo "In the pull and push groups, lade and skopeo ran in turn, run by run, at least 5 times."
   echo
   echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, a store of $many_n images, $runs runs, wrk ${wrk_secs}s)"
   echo "- lade: $rev, built with \`cargo build --release\` at $lade_built"

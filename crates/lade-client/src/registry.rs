@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::auth::{Challenge, TokenResponse, parse_challenge};
-use crate::blob_reader::{BlobReader, BlobReaders};
+use crate::blob_reader::{BlobReader, BlobReaders, BlobRequest};
 use crate::{ApiError, ClientError, Credential, TransportConfig};
 
 /// The largest manifest lade reads (the spec lets registries refuse more than 4 MiB).
@@ -588,21 +588,31 @@ impl Registry {
 
     /// `GET /v2/REPO/blobs/DIGEST` from `offset` on, its body read on the calling
     /// thread straight into the caller's buffers (see `blob_reader`); blocking, so for
-    /// threads of their own, never the runtime's. `None` when the answer needs
-    /// [`Registry::get_blob`] (a redirect, an auth challenge, an error status …), or
-    /// before this client has reached the registry once.
+    /// threads of their own, never the runtime's. An answer that would go past `size`
+    /// (the blob's size, from the manifest) is refused. `None` when the async client
+    /// should ask instead ([`Registry::get_blob`]: a redirect, an auth challenge, an
+    /// error status …), and before this client knows whether the registry speaks
+    /// HTTPS or plain HTTP.
     pub fn open_blob(
         &self,
         repo: &str,
         digest: &Digest,
         offset: u64,
+        size: u64,
     ) -> Result<Option<BlobReader>, ClientError> {
         let Some(base) = self.base.get() else {
             return Ok(None);
         };
         let path = format!("/v2/{repo}/blobs/{digest}");
         let auth = self.auth_header(&pull_scope(repo));
-        self.readers.open(base, &path, offset, auth.as_deref())
+        self.readers.open(&BlobRequest {
+            base,
+            path: &path,
+            offset,
+            size,
+            authorization: auth.as_deref(),
+            host: &self.host,
+        })
     }
 
     /// A small blob (a config) read whole and verified.

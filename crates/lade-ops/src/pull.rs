@@ -896,7 +896,7 @@ async fn download_into(
     digest: &Digest,
 ) -> Result<(), DownloadError> {
     let offset = sink.blob.offset();
-    match registry.open_blob(repo, digest, offset) {
+    match registry.open_blob(repo, digest, offset, sink.total) {
         Ok(Some(body)) => return read_body(sink, body),
         Ok(None) => {}
         Err(e) => return Err(DownloadError::Client(e)),
@@ -937,15 +937,8 @@ async fn download_into(
 /// the blob's write window itself, with no copy (see `lade_client::BlobReader`).
 fn read_body(mut sink: Sink<'_>, mut body: BlobReader) -> Result<(), DownloadError> {
     use std::io::Read as _;
-    sink.starts_at(body.offset)?;
-    let end = body.offset + body.len;
-    if end > sink.total {
-        return Err(DownloadError::Client(ClientError::SizeMismatch {
-            url: body.url().to_owned(),
-            expected: sink.total,
-            actual: end,
-        }));
-    }
+    // `open_blob` refused a body that would go past the layer's size.
+    sink.starts_at(body.offset())?;
     while body.remaining() > 0 {
         let space = sink
             .blob
