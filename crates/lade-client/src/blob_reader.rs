@@ -43,6 +43,9 @@ const HEAD_LIMIT: usize = 64 << 10;
 /// that goes nowhere) costs little.
 const NEXT_ADDRESS_AFTER: Duration = Duration::from_secs(2);
 
+/// How long a kept connection may take to answer before a new one is tried.
+const REUSED_HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+
 type Idle = Arc<Mutex<Vec<(Stream, Instant)>>>;
 
 /// How one registry's blobs are fetched without the async client.
@@ -136,8 +139,8 @@ impl BlobReaders {
                 });
             }
             // Blobs live elsewhere (a CDN, object storage): the async client follows;
-            // a 206 this path cannot place.
-            (300..=399 | 206, _) => return Ok(self.step_aside()),
+            // a 206 this path cannot place; an interim answer (103) it does not skip.
+            (100..=199 | 300..=399 | 206, _) => return Ok(self.step_aside()),
             // A challenge, 429, 5xx, 404 …: the async client answers, retries or
             // reports it. The next blob may come this way again.
             _ => return Ok(None),
@@ -179,7 +182,14 @@ impl BlobReaders {
     /// else on a new one; `None` when neither gives one.
     fn answer(&self, authority: &str, tls: bool, request: &str) -> Option<Head> {
         while let Some(stream) = self.take_idle() {
-            if let Ok(head) = exchange(stream, request) {
+            // A connection that went dead without a word (a NAT that forgot it) must
+            // not hold the download for the whole read timeout.
+            if stream.set_read_timeout(REUSED_HEAD_TIMEOUT).is_err() {
+                continue;
+            }
+            if let Ok(head) = exchange(stream, request)
+                && head.stream.set_read_timeout(READ_TIMEOUT).is_ok()
+            {
                 return Some(head);
             }
         }
@@ -333,6 +343,7 @@ impl Read for BlobReader {
             };
             let n = match stream.read(&mut buf[..want]) {
                 Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => return Err(e),
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -374,6 +385,15 @@ impl Read for BlobReader {
 enum Stream {
     Plain(TcpStream),
     Tls(Box<rustls::StreamOwned<rustls::ClientConnection, TcpStream>>),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, timeout: Duration) -> io::Result<()> {
+        match self {
+            Stream::Plain(s) => s.set_read_timeout(Some(timeout)),
+            Stream::Tls(s) => s.sock.set_read_timeout(Some(timeout)),
+        }
+    }
 }
 
 impl Read for Stream {
@@ -435,7 +455,7 @@ struct Head {
 
 /// Sends `request` and reads the answer's head. Any failure (the connection, TLS, a
 /// head that is not HTTP/1.x as `httparse` reads it, or larger than [`HEAD_LIMIT`]) is
-/// an error: the caller steps aside.
+/// an error: [`BlobReaders::answer`] then tries another connection, or gives up.
 fn exchange(mut stream: Stream, request: &str) -> io::Result<Head> {
     let refused = |why: &str| io::Error::new(io::ErrorKind::InvalidData, why.to_owned());
     stream.write_all(request.as_bytes())?;
@@ -642,20 +662,20 @@ mod tests {
                 b"HTTP/1.1 200 OK\r\nConnection: keep-alive, close\r\nContent-Length: 3\r\n\r\ntwo",
             ),
             one(b"HTTP/1.0 200 OK\r\nContent-Length: 5\r\n\r\nthree"),
+            // More than the body: the connection is out of step.
+            one(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nfourEXTRA"),
             one(SECOND),
         ]);
         let r = readers();
-        let kept = [true, false, false, true];
-        for (want, kept) in [&b"first body"[..], b"two", b"three", b"second"]
-            .iter()
-            .zip(kept)
-        {
+        let kept = [true, false, false, false, true];
+        let bodies = [&b"first body"[..], b"two", b"three", b"four", b"second"];
+        for (want, kept) in bodies.iter().zip(kept) {
             let body = r.open(&get(&base, "/b", 0)).unwrap().unwrap();
             assert_eq!(read_all(body).unwrap(), *want);
             assert_eq!(r.idle.lock().unwrap().len(), usize::from(kept), "{want:?}");
         }
-        // The first was kept, found closed when asked again, and replaced.
-        assert_eq!(server.join().unwrap().len(), 4);
+        // The first connection was kept, and replaced when it did not answer.
+        assert_eq!(server.join().unwrap().len(), 5);
     }
 
     #[test]
@@ -685,7 +705,7 @@ mod tests {
     }
 
     #[test]
-    fn an_answer_larger_than_the_blob_is_refused_before_it_is_read() {
+    fn an_answer_larger_than_the_blob_is_refused() {
         let (base, server) = server(vec![
             one(b"HTTP/1.1 200 OK\r\nContent-Length: 1001\r\n\r\n"),
             one(b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 100-\r\nContent-Length: 18446744073709551600\r\n\r\n"),
@@ -723,7 +743,8 @@ mod tests {
 
     #[test]
     fn what_this_path_cannot_take_sends_the_registry_to_the_async_client_for_good() {
-        let answers: [&[u8]; 8] = [
+        let answers: [&[u8]; 9] = [
+            b"HTTP/1.1 103 Early Hints\r\nLink: </x>; rel=preload\r\n\r\n",
             b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://elsewhere/b\r\nContent-Length: 0\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
             b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc",
@@ -738,9 +759,13 @@ mod tests {
             let r = readers();
             assert!(r.open(&get(&base, "/b", 0)).unwrap().is_none(), "{a:?}");
             assert!(r.off.load(Ordering::Relaxed), "{a:?}");
-            // Not asked here again.
-            assert!(r.open(&get(&base, "/b", 0)).unwrap().is_none());
             assert_eq!(server.join().unwrap().len(), 1);
+            // Not asked here again: nothing even connects.
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            let probe_base = format!("http://{}", probe.local_addr().unwrap());
+            assert!(r.open(&get(&probe_base, "/b", 0)).unwrap().is_none());
+            probe.set_nonblocking(true).unwrap();
+            assert!(probe.accept().is_err(), "{a:?}");
         }
         // Nothing listens: the async client will say so (and retry).
         let gone = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -750,9 +775,17 @@ mod tests {
         assert!(r.open(&get(&base, "/b", 0)).unwrap().is_none());
         // A value that would break the request's framing.
         let r = readers();
-        let mut req = get("http://127.0.0.1:9", "/b", 0);
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        let probe_base = format!("http://{}", probe.local_addr().unwrap());
+        let mut req = get(&probe_base, "/b", 0);
         req.authorization = Some("Bearer x\r\nX-Smuggled: 1");
         assert!(r.open(&req).unwrap().is_none());
+        probe.set_nonblocking(true).unwrap();
+        assert!(probe.accept().is_err(), "nothing was sent");
+        assert!(
+            !r.off.load(Ordering::Relaxed),
+            "the next blob may come this way"
+        );
     }
 
     #[test]

@@ -711,7 +711,10 @@ async fn fetch_layer(
                 tokio::time::sleep(std::time::Duration::from_millis(200 << attempt.min(6))).await;
             }
             Err(DownloadError::Client(e)) => {
-                // More bytes than the manifest says: what was kept cannot be trusted.
+                // More bytes than the manifest says: the layer fails and leaves
+                // nothing behind, as a digest mismatch does, even though the bytes
+                // kept came from earlier answers (the registry is not to be trusted
+                // with a resume; the next pull asks for the whole layer).
                 if matches!(e, ClientError::SizeMismatch { expected, actual, .. } if actual > expected)
                 {
                     blob.discard();
