@@ -308,6 +308,14 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
         {
             hints.push("log in first: `lade login HOST` (credentials are read from Docker's config.json and podman's auth.json)".into());
         }
+        // A layer cut off again and again: what arrived is kept in lade/partial.
+        if let Some(lade_ops::pull::PullError::Fetch { what, source, .. }) =
+            cause.downcast_ref::<lade_ops::pull::PullError>()
+            && what.starts_with("layer ")
+            && source.is_temporary()
+        {
+            hints.push("what arrived is kept: run the same pull again and each layer resumes where it stopped".into());
+        }
         if let Some(LookupError::NotFound(_)) = cause.downcast_ref::<LookupError>() {
             hints.push("`lade images` lists the images in the store".into());
         }
@@ -359,6 +367,32 @@ fn io_kind(cause: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_layer_cut_off_for_good_says_the_pull_resumes() {
+        let cut = lade_ops::pull::PullError::Fetch {
+            what: "layer 0123456789ab".into(),
+            reference: "r/app".into(),
+            source: Box::new(lade_client::ClientError::Body {
+                host: "registry.test".into(),
+                source: std::io::ErrorKind::UnexpectedEof.into(),
+            }),
+        };
+        let hints = hints_for(&anyhow::Error::new(cut));
+        assert!(
+            hints.iter().any(|h| h.contains("run the same pull again")),
+            "{hints:?}"
+        );
+        let refused = lade_ops::pull::PullError::Fetch {
+            what: "layer 0123456789ab".into(),
+            reference: "r/app".into(),
+            source: Box::new(lade_client::ClientError::Protocol {
+                url: "u".into(),
+                reason: "r".into(),
+            }),
+        };
+        assert!(hints_for(&anyhow::Error::new(refused)).is_empty());
+    }
 
     #[test]
     fn sizes_as_docker_prints_them() {

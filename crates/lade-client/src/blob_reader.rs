@@ -508,10 +508,7 @@ fn exchange(mut stream: Stream, request: &str) -> io::Result<Head> {
             {
                 head.plain = false;
             } else if name.eq_ignore_ascii_case("content-range") {
-                head.range_start = value
-                    .strip_prefix("bytes ")
-                    .and_then(|r| r.split_once('-'))
-                    .and_then(|(s, _)| s.trim().parse().ok());
+                head.range_start = range_start(value);
             } else if name.eq_ignore_ascii_case("connection") {
                 for token in value.split(',').map(str::trim) {
                     if token.eq_ignore_ascii_case("close") {
@@ -526,6 +523,14 @@ fn exchange(mut stream: Stream, request: &str) -> io::Result<Head> {
         }
         return Ok(head);
     }
+}
+
+/// Where a `Content-Range: bytes START-END/TOTAL` says the body starts.
+pub(crate) fn range_start(value: &str) -> Option<u64> {
+    value
+        .strip_prefix("bytes ")
+        .and_then(|r| r.split_once('-'))
+        .and_then(|(s, _)| s.trim().parse().ok())
 }
 
 /// Whether the environment names a proxy, which only the async client honours.

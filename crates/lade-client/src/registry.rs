@@ -12,7 +12,7 @@ use sha2::{Digest as _, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::auth::{Challenge, TokenResponse, parse_challenge};
-use crate::blob_reader::{BlobReader, BlobReaders, BlobRequest};
+use crate::blob_reader::{BlobReader, BlobReaders, BlobRequest, range_start};
 use crate::{ApiError, ClientError, Credential, TransportConfig};
 
 /// The largest manifest lade reads (the spec lets registries refuse more than 4 MiB).
@@ -570,10 +570,22 @@ impl Registry {
             .await?;
         let resp = check_status(resp, &path).await?;
         let partial = resp.status() == StatusCode::PARTIAL_CONTENT;
+        let range = resp
+            .headers()
+            .get(header::CONTENT_RANGE)
+            .and_then(|v| v.to_str().ok());
+        // A body that starts elsewhere than asked would be appended at the wrong place
+        // (as the direct path refuses it, see `blob_reader`).
+        if partial && range.and_then(range_start) != Some(offset) {
+            return Err(ClientError::Protocol {
+                url: resp.url().to_string(),
+                reason: format!(
+                    "asked for bytes from {offset} on, the answer's Content-Range does not start there"
+                ),
+            });
+        }
         let total = if partial {
-            resp.headers()
-                .get(header::CONTENT_RANGE)
-                .and_then(|v| v.to_str().ok())
+            range
                 .and_then(|v| v.rsplit('/').next())
                 .and_then(|v| v.parse().ok())
         } else {
