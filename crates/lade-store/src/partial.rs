@@ -85,9 +85,7 @@ impl ResumableBlob {
 
     /// Drops what was written (the registry ignored the range, or the bytes were bad).
     pub fn restart(&mut self) -> Result<(), StoreError> {
-        self.file.forget();
-        self.file.file().set_len(0)?;
-        self.file.reset();
+        self.file.start_over()?;
         self.hasher = Sha256::new();
         self.size = 0;
         Ok(())
