@@ -11,7 +11,7 @@ use lade_store::StoreError;
 /// What went wrong with an archive.
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
     /// Reading the input failed: an I/O error, or a corrupt or truncated compressed stream.
     #[error("failed to read the archive: {0}")]

@@ -2,8 +2,8 @@
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
+use lade_ops::LookupError;
 use lade_ops::push::PushError;
-use lade_ops::{ImportError, LookupError};
 use lade_store::StoreError;
 
 /// Docker's `units.HumanSize`: base 1000, three significant digits (`7.8MB`, `133MB`).
@@ -342,15 +342,10 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
     hints
 }
 
-/// The store error inside a cause, also when a library error wraps it transparently
-/// (which hides it from `source()` chains).
+/// The store error a cause is. Library errors keep a store error as their source
+/// (`#[error("{0}")]`, never `transparent`, which would hide it from the chain).
 fn store_error<'a>(cause: &'a (dyn std::error::Error + 'static)) -> Option<&'a StoreError> {
-    cause
-        .downcast_ref::<StoreError>()
-        .or(match cause.downcast_ref::<ImportError>() {
-            Some(ImportError::Store(e)) => Some(e),
-            _ => None,
-        })
+    cause.downcast_ref::<StoreError>()
 }
 
 /// The kind of the I/O error a cause is or wraps.

@@ -149,7 +149,7 @@ impl ConfPaths {
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfError {
-    #[error(transparent)]
+    #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("{} is not valid TOML: {reason}", path.display())]
     Syntax { path: PathBuf, reason: String },
@@ -160,7 +160,7 @@ pub enum ConfError {
 /// A name that cannot be resolved, or a registry that may not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
-    #[error(transparent)]
+    #[error("{0}")]
     Reference(#[from] ReferenceError),
     #[error(
         "short name {name:?} could be {}: short-name-mode is \"enforcing\" in {} and lade never prompts",

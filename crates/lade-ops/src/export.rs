@@ -31,11 +31,11 @@ impl std::fmt::Debug for ExportTarget<'_> {
 /// Why nothing was exported. A file named with `-o` is left untouched.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
-    #[error(transparent)]
+    #[error("{0}")]
     Archive(#[from] ArchiveError),
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
     #[error("failed to write the archive: {0}")]
     Output(#[from] std::io::Error),

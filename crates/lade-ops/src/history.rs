@@ -25,14 +25,14 @@ pub struct HistoryEntry {
 /// Why `history` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum HistoryError {
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
     #[error("the config of {image} is not valid JSON: {source}")]
     BadConfig {
         image: String,
         source: serde_json::Error,
     },
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

@@ -29,9 +29,9 @@ pub struct ImageFilters {
 /// Why listing failed, in Docker's words.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ImagesError {
-    #[error(transparent)]
+    #[error("{0}")]
     Filter(#[from] FilterError),
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
 }
 

@@ -77,7 +77,7 @@ pub enum ImportError {
     Truncated { path: String, got: u64, want: u64 },
     #[error("failed to write the layer: {0}")]
     Write(#[source] io::Error),
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

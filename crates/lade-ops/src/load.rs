@@ -32,9 +32,9 @@ impl std::fmt::Debug for LoadSource<'_> {
 /// Why nothing was loaded. The store is as it was in every case.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error(transparent)]
+    #[error("{0}")]
     Open(#[from] io::Error),
-    #[error(transparent)]
+    #[error("{0}")]
     Archive(#[from] ArchiveError),
 }
 

@@ -63,7 +63,7 @@ pub enum ListError {
         #[source]
         source: std::io::Error,
     },
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

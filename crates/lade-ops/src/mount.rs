@@ -97,11 +97,11 @@ pub struct Unmounted {
 /// Why an image could not be mounted or unmounted.
 #[derive(Debug, thiserror::Error)]
 pub enum MountError {
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
-    #[error(transparent)]
+    #[error("{0}")]
     Archive(#[from] ArchiveError),
     #[error("{image} is already mounted at {}", path.display())]
     MountedElsewhere { image: String, path: PathBuf },

@@ -146,7 +146,7 @@ pub enum PullError {
     },
     #[error("no registry to pull {reference} from")]
     NoSource { reference: String },
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 
@@ -743,11 +743,16 @@ async fn fetch_layer(
             .and_then(|f| inspect_layer(f, false).ok()),
         None => None,
     };
-    blob.commit(total)
-        .map_err(|e| PullError::LayerVerification {
-            layer: digest.to_string(),
-            source: e,
-        })?;
+    blob.commit(total).map_err(|e| match e {
+        StoreError::DigestMismatch { .. } | StoreError::SizeMismatch { .. } => {
+            PullError::LayerVerification {
+                layer: digest.to_string(),
+                source: e,
+            }
+        }
+        // A write, fsync or rename that failed: the disk's trouble, not the layer's.
+        e => PullError::Store(e),
+    })?;
     progress.event(PullEvent::Layer {
         id,
         status: LayerStatus::DownloadComplete,

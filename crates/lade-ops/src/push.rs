@@ -81,7 +81,7 @@ pub enum PushError {
     },
     #[error("the stored manifest of {reference} is invalid: {reason}")]
     BadManifest { reference: String, reason: String },
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

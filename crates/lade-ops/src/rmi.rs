@@ -26,7 +26,7 @@ pub struct RmiOptions {
 /// Why one argument of `rmi` was not removed, in Docker's words.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RmiError {
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
     #[error("conflict: unable to delete {id} (must be forced) - {reason}")]
     Conflict { id: String, reason: String },

@@ -63,7 +63,7 @@ pub struct Saved {
 /// Why nothing (usable) was saved. A file named with `-o` is left untouched.
 #[derive(Debug, thiserror::Error)]
 pub enum SaveError {
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
     #[error(
         "image {image} does not match the specified platform: wanted {wanted}, actual: {actual}"
@@ -77,9 +77,9 @@ pub enum SaveError {
     CompressDir,
     #[error("--format oci-dir writes a directory: name it with -o DIR")]
     DirNeedsPath,
-    #[error(transparent)]
+    #[error("{0}")]
     Archive(#[from] ArchiveError),
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
     #[error("failed to write the archive: {0}")]
     Output(#[from] io::Error),

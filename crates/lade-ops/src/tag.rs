@@ -16,9 +16,9 @@ pub enum TagError {
     },
     #[error("refusing to create a tag with a digest reference")]
     DigestTarget,
-    #[error(transparent)]
+    #[error("{0}")]
     Lookup(#[from] LookupError),
-    #[error(transparent)]
+    #[error("{0}")]
     Store(#[from] StoreError),
 }
 

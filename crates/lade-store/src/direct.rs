@@ -103,18 +103,17 @@ impl Drop for Writer {
 }
 
 /// The writer thread: writes each window in order, and none after a failure.
-fn write_jobs(file: &fs_err::File, jobs: Receiver<Job>, done: Sender<Done>) {
+fn write_jobs(file: &fs_err::File, fail_from: u64, jobs: Receiver<Job>, done: Sender<Done>) {
     let mut failed = false;
     for mut job in jobs {
         let result = if failed {
-            Err(io::Error::other("not written after an earlier failure"))
+            Err(io::Error::other(format!(
+                "{} was not written on after an earlier failure",
+                file.path().display()
+            )))
         } else {
-            write_at(
-                file,
-                &mut job.direct,
-                &job.window.bytes()[..job.len],
-                job.at,
-            )
+            let bytes = &job.window.bytes()[..job.len];
+            write_at(file, &mut job.direct, bytes, job.at, fail_from)
         };
         failed |= result.is_err();
         let back = Done {
@@ -130,7 +129,18 @@ fn write_jobs(file: &fs_err::File, jobs: Receiver<Job>, done: Sender<Done>) {
 
 /// Writes `bytes` at offset `at`. A filesystem that took `O_DIRECT` at fcntl but
 /// refuses the write itself gets it through the page cache, and `direct` turns false.
-fn write_at(file: &fs_err::File, direct: &mut bool, bytes: &[u8], at: u64) -> io::Result<()> {
+/// A write from `fail_from` on fails as on a full disk (`u64::MAX` but in tests).
+fn write_at(
+    file: &fs_err::File,
+    direct: &mut bool,
+    bytes: &[u8],
+    at: u64,
+    fail_from: u64,
+) -> io::Result<()> {
+    if at >= fail_from {
+        let full = io::Error::from_raw_os_error(rustix::io::Errno::NOSPC.raw_os_error());
+        return Err(annotate(full, "write", file.path()));
+    }
     let written = match file.file().write_all_at(bytes, at) {
         Err(e) if *direct && e.raw_os_error() == Some(EINVAL) => {
             *direct = set_direct(file, false);
@@ -181,9 +191,11 @@ pub(crate) struct DirectWriter {
     /// (windows are then written in line).
     writer: Option<Writer>,
     no_thread: bool,
-    /// A write failed: nothing is written after it, so that the file stays a prefix
-    /// of the blob.
-    failed: bool,
+    /// The first write that failed (its kind and message, given again to every later
+    /// call): nothing is written after it, so that the file stays a prefix of the blob.
+    failed: Option<(io::ErrorKind, String)>,
+    /// Writes from this offset on fail as on a full disk: `u64::MAX`, but in tests.
+    fail_from: u64,
 }
 
 impl DirectWriter {
@@ -210,17 +222,20 @@ impl DirectWriter {
             in_flight: 0,
             writer: None,
             no_thread: false,
-            failed: false,
+            failed: None,
+            fail_from: u64::MAX,
         })
     }
 
-    /// Empties the file and starts again at offset 0.
+    /// Empties the file and starts again at offset 0, with a new writer thread (the
+    /// old one writes nothing more after a failure).
     pub(crate) fn start_over(&mut self) -> io::Result<()> {
         self.forget();
+        self.writer = None;
         self.file.set_len(0)?;
         self.held = 0;
         self.base = 0;
-        self.failed = false;
+        self.failed = None;
         if !self.direct {
             self.direct = set_direct(&self.file, true);
         }
@@ -276,9 +291,7 @@ impl DirectWriter {
     /// Sends the window's first `len` bytes (a multiple of `ALIGN` while direct) to
     /// the writer thread and goes on in a free window, holding the rest.
     fn hand_over(&mut self, len: usize) -> io::Result<()> {
-        if self.failed {
-            return Err(self.failed_before());
-        }
+        self.check()?;
         if self.writer.is_none() && !self.no_thread {
             self.start_writer();
         }
@@ -294,9 +307,12 @@ impl DirectWriter {
             at: self.base,
             direct: self.direct,
         };
-        if jobs.send(job).is_err() {
-            self.failed = true;
-            return Err(self.failed_before());
+        if let Err(unsent) = jobs.send(job) {
+            // The thread is gone: the window comes back, the spare one goes.
+            self.window = unsent.0.window;
+            self.windows -= 1;
+            self.writer = None;
+            return Err(self.fail(self.thread_gone()));
         }
         self.in_flight += 1;
         self.held = rest;
@@ -309,9 +325,10 @@ impl DirectWriter {
         let (jobs, todo) = channel();
         let (finished, done) = channel();
         let file = Arc::clone(&self.file);
+        let fail_from = self.fail_from;
         let thread = std::thread::Builder::new()
             .name("lade-blob-write".into())
-            .spawn(move || write_jobs(&file, todo, finished));
+            .spawn(move || write_jobs(&file, fail_from, todo, finished));
         match thread {
             Ok(thread) => {
                 self.writer = Some(Writer {
@@ -346,17 +363,15 @@ impl DirectWriter {
             // The thread is gone, and the windows it held with it.
             self.windows -= self.in_flight;
             self.in_flight = 0;
-            self.failed = true;
-            return Err(self.failed_before());
+            return Err(self.fail(self.thread_gone()));
         };
         self.in_flight -= 1;
         self.direct &= done.direct;
         match done.result {
             Ok(()) => Ok(done.window),
             Err(e) => {
-                self.failed = true;
                 self.spare.push(done.window);
-                Err(e)
+                Err(self.fail(e))
             }
         }
     }
@@ -382,9 +397,14 @@ impl DirectWriter {
     /// start.
     fn write_in_line(&mut self, len: usize) -> io::Result<()> {
         let bytes = &self.window.bytes()[..len];
-        if let Err(e) = write_at(&self.file, &mut self.direct, bytes, self.base) {
-            self.failed = true;
-            return Err(e);
+        if let Err(e) = write_at(
+            &self.file,
+            &mut self.direct,
+            bytes,
+            self.base,
+            self.fail_from,
+        ) {
+            return Err(self.fail(e));
         }
         self.window.bytes_mut().copy_within(len..self.held, 0);
         self.held -= len;
@@ -393,9 +413,25 @@ impl DirectWriter {
         Ok(())
     }
 
-    fn failed_before(&self) -> io::Error {
+    /// Remembers the first failure (nothing is written after it) and passes `e` on.
+    fn fail(&mut self, e: io::Error) -> io::Error {
+        if self.failed.is_none() {
+            self.failed = Some((e.kind(), e.to_string()));
+        }
+        e
+    }
+
+    /// The first failure again, for every call after it.
+    fn check(&self) -> io::Result<()> {
+        match &self.failed {
+            Some((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn thread_gone(&self) -> io::Error {
         io::Error::other(format!(
-            "an earlier write to {} failed",
+            "the thread writing {} stopped",
             self.file.path().display()
         ))
     }
@@ -404,9 +440,7 @@ impl DirectWriter {
     /// goes through the page cache, and the writer stays buffered from there on.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.drain()?;
-        if self.failed {
-            return Err(self.failed_before());
-        }
+        self.check()?;
         if self.direct {
             let aligned = self.held - self.held % ALIGN;
             if aligned > 0 {
@@ -531,33 +565,47 @@ mod tests {
         assert_eq!(written(&path), again);
     }
 
-    #[test]
-    fn a_failed_write_is_reported_and_nothing_is_written_after_it() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("f");
-        fs_err::write(&path, b"").expect("create");
-        // Read-only: every write fails (EBADF), the first one on the writer thread.
-        let file = fs_err::File::open(&path).expect("open");
-        let mut w = DirectWriter::new(file, 0).expect("writer");
-        let data = pattern(4 * WINDOW, 8);
-        let mut failure = None;
+    /// Writes `data` in half windows until a call fails, then flushes; the error.
+    fn write_until_it_fails(w: &mut DirectWriter, data: &[u8]) -> io::Error {
         for chunk in data.chunks(WINDOW / 2) {
             if let Err(e) = w.write_all(chunk) {
-                failure = Some(e);
-                break;
+                return e;
             }
         }
-        let e = match failure {
-            Some(e) => e,
-            None => w
-                .flush()
-                .expect_err("the failure comes out at the latest in flush"),
-        };
+        w.flush()
+            .expect_err("the failure comes out at the latest in flush")
+    }
+
+    #[test]
+    fn a_failed_write_leaves_a_prefix_and_is_given_again() {
+        let (_dir, path, mut w) = new_file();
+        // The second window fails on the writer thread; the third and fourth follow it.
+        w.fail_from = WINDOW as u64;
+        let data = pattern(4 * WINDOW + 100, 8);
+        let e = write_until_it_fails(&mut w, &data);
+        assert_eq!(e.kind(), io::ErrorKind::StorageFull, "{e}");
         assert!(e.to_string().contains(&*path.to_string_lossy()), "{e}");
         let again = w.write_all(&data).expect_err("writes go on failing");
-        assert!(again.to_string().contains("an earlier write"), "{again}");
-        assert!(w.flush().is_err());
+        assert_eq!((again.kind(), again.to_string()), (e.kind(), e.to_string()));
+        let again = w.flush().expect_err("and so does flush");
+        assert_eq!(again.to_string(), e.to_string());
         drop(w);
-        assert_eq!(written(&path).len(), 0);
+        // Only the first window: nothing after the failure, not even the tail.
+        assert_eq!(written(&path), data[..WINDOW]);
+    }
+
+    #[test]
+    fn start_over_after_a_failure_writes_again() {
+        let (_dir, path, mut w) = new_file();
+        w.fail_from = WINDOW as u64;
+        write_until_it_fails(&mut w, &pattern(3 * WINDOW, 9));
+        // The disk has room again (say, the truncation freed it).
+        w.fail_from = u64::MAX;
+        w.start_over().expect("start over");
+        let again = pattern(3 * WINDOW + 100, 10);
+        w.write_all(&again).expect("write");
+        w.flush().expect("flush");
+        drop(w);
+        assert_eq!(written(&path), again);
     }
 }

@@ -286,8 +286,16 @@ fn save_compresses_the_whole_stream() {
 fn save_refuses_a_terminal_and_unknown_images_without_leaving_a_file() {
     let t = two_images();
     let out = t.path("out.tar");
-    t.run(&["save", "-o", out.to_str().unwrap(), "app:1", "nope:1"])
+    let run = t
+        .run(&["save", "-o", out.to_str().unwrap(), "app:1", "nope:1"])
         .fails_with("No such image: nope:1");
+    // The lookup error is the save error's source, where hints find it.
+    assert!(
+        run.stderr
+            .contains("hint: `lade images` lists the images in the store"),
+        "{}",
+        run.stderr
+    );
     assert!(!out.exists());
     assert_eq!(
         std::fs::read_dir(t.dir.path())

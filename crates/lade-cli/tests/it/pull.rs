@@ -624,6 +624,81 @@ fn fake_registry_that_ignores_range_is_read_from_the_start() {
     assert_check_clean(&t);
 }
 
+/// A resumed layer answered from elsewhere than asked (a `206` whose Content-Range
+/// starts at 0) is refused before a byte of it is appended, whichever way the body
+/// is read: lade's own reader, or the async client after a redirect.
+#[test]
+fn fake_misplaced_range_is_refused_on_both_paths() {
+    for redirected in [false, true] {
+        let (reg, img, image) = fake_with_app(200_000);
+        let storage = FakeRegistry::start();
+        let served = if redirected {
+            storage.push("lade/app", "1", &img);
+            reg.redirect_blobs_to(&format!("http://localhost:{}", storage.port()));
+            &storage
+        } else {
+            &reg
+        };
+        let layer = img.layer_digest(0);
+        let path = format!("/blobs/{layer}");
+        served.fault(Fault::on(&path, Action::Cut(70_000)));
+        served.fault(Fault::on(&path, Action::MisplacedRange).times(10));
+        let t = TestRoot::new();
+        pull(&t, &[&image]).fails_with("Content-Range does not start there");
+        let gets = blob_gets(served, &layer);
+        assert!(
+            gets.iter()
+                .skip(1)
+                .all(|g| g.header("range") == Some("bytes=70000-")),
+            "redirected: {redirected}, {gets:?}"
+        );
+        let hex = layer.trim_start_matches("sha256:").to_owned();
+        assert!(!store_blobs(&t).contains(&hex), "redirected: {redirected}");
+        // What arrived before the cut is kept for the next pull.
+        assert_eq!(partials(&t), [(hex, 70_000)], "redirected: {redirected}");
+    }
+}
+
+/// A layer bigger than the disk's free space: the pull fails with the disk's own error
+/// and the hint to free space, publishes nothing, and keeps what it wrote (the start of
+/// the layer, nothing after a hole); once there is room, the same pull resumes there.
+#[test]
+fn fake_pull_onto_a_full_disk_fails_cleanly_then_resumes() {
+    let (reg, img, image) = fake_with_app(6 << 20);
+    let layer = img.layer_digest(0);
+    let hex = layer.trim_start_matches("sha256:").to_owned();
+    let t = TestRoot::new();
+    with_tmpfs(&t.root(), "size=2m", || {
+        let run = pull(&t, &[&image]).fails_with("No space left on device");
+        assert!(
+            run.stderr.contains("hint: free some space"),
+            "{}",
+            run.stderr
+        );
+        assert!(!store_blobs(&t).contains(&hex));
+        let kept = std::fs::read(t.root().join("lade/partial").join(&hex)).unwrap();
+        assert!(kept.len() > 4096, "{}", kept.len());
+        assert!(
+            img.layers[0].starts_with(&kept),
+            "not a prefix of the layer"
+        );
+        assert_check_clean(&t);
+
+        let grown = Command::new("mount")
+            .args(["-o", "remount,size=16m"])
+            .arg(t.root())
+            .status()
+            .unwrap();
+        assert!(grown.success());
+        assert_downloaded(&pull(&t, &[&image]).ok(), &image);
+        let gets = blob_gets(&reg, &layer);
+        let resumed = format!("bytes={}-", kept.len());
+        assert_eq!(gets.last().unwrap().header("range"), Some(&*resumed));
+        assert_eq!(blob(&t, &layer), img.layers[0]);
+        assert_check_clean(&t);
+    });
+}
+
 #[test]
 fn fake_401_then_bearer_token_from_the_token_endpoint() {
     let (reg, _img, image) = fake_with_app(20_000);

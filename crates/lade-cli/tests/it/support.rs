@@ -401,3 +401,25 @@ impl Drop for LadeRegistry {
         let _ = self.child.wait();
     }
 }
+
+/// Runs `f` with a fresh tmpfs mounted at `dir` (options as given); skips when this
+/// machine does not let the test mount (not root).
+pub fn with_tmpfs(dir: &std::path::Path, options: &str, f: impl FnOnce()) {
+    std::fs::create_dir_all(dir).unwrap();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", options, "tmpfs", dir.to_str().unwrap()])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    struct Unmount<'a>(&'a std::path::Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(dir);
+    f();
+}
