@@ -117,11 +117,13 @@ work=$repo/target/bench
 run=$work/run
 log=$work/bench.log
 results=$work/results.tsv
+pairs=$work/pairs.tsv # measure_alternating: round-by-round ratios
 mkdir -p "$work"
 rm -rf "$run"
 mkdir -p "$run"
 : >"$log"
 : >"$results"
+: >"$pairs"
 : >"$work/distribution.log"
 pids=()
 dockerd_pid=""
@@ -286,9 +288,9 @@ measure() {
 # measure_alternating GROUP BYTES "TOOL|KIND|OP"...: as `measure` for each tool, but run
 # by run in turn (A B, then B A, …), so that a slow spell of the machine falls on every
 # tool alike rather than on whichever was measuring then; their ratio is what counts.
-# At least 5 runs (they are seconds each): a median of 3 moves with one slow spell.
+# At least 7 runs (they are seconds each): a median of 3 moves with one slow spell.
 measure_alternating() {
-  local group=$1 bytes=$2 i k n order tool kind op runs=$((runs > 5 ? runs : 5))
+  local group=$1 bytes=$2 i k n order tool kind op runs=$((runs > 7 ? runs : 7))
   shift 2
   local specs=("$@") alt_times=() alt_rss=() alt_status=()
   n=${#specs[@]}
@@ -311,6 +313,22 @@ measure_alternating() {
     IFS='|' read -r tool kind op <<<"${specs[k]}"
     # shellcheck disable=SC2086 # the times are words
     record "$group" "$tool" "$kind" s "$bytes" "${alt_rss[k]}" "${alt_status[k]}" ${alt_times[k]}
+  done
+  # Round by round, each other tool's time over the first's (lade's): the two ran back
+  # to back, so a drift of the machine's speed over minutes cancels out of each ratio.
+  local first other ratios
+  read -r -a first <<<"${alt_times[0]}"
+  for k in $(seq 1 $((n - 1))); do
+    read -r -a other <<<"${alt_times[k]}"
+    [ "${alt_status[0]}" = ok ] && [ "${alt_status[k]}" = ok ] && [ ${#other[@]} = ${#first[@]} ] || continue
+    ratios=()
+    for i in "${!first[@]}"; do
+      ratios+=("$(awk -v a="${other[i]}" -v b="${first[i]}" 'BEGIN { printf "%.3f", a / b }')")
+    done
+    IFS='|' read -r tool kind op <<<"${specs[k]}"
+    printf '%s\t%s\t%s\n' "$group" "$tool" "$(printf '%s\n' "${ratios[@]}" | sort -g | awk '{ v[NR] = $1 } END {
+      m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+      printf "%.2f× (%.2f×–%.2f×, %d rounds)", m, v[1], v[NR], NR }')" >>"$pairs"
   done
 }
 hwm() { awk '/VmHWM/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -870,7 +888,7 @@ mkdir -p "$(dirname "$out")"
   echo "requests/s over lade's). **RSS lade ÷ this** compares peak resident memory. Rows"
   echo "marked *floor* are the physical references, measured on the same files and disk"
   echo "with the same crates lade uses; lade's ratio to them says how close it is to the limit."
-  echo "In the pull and push groups, lade and skopeo ran in turn, run by run, at least 5 times."
+  echo "In the pull and push groups, lade and skopeo ran in turn, run by run, at least 7 times."
   echo
   echo "- command: \`$command_line\` ($mode: $layers layers of $layer_mib MiB, $files small files, a store of $many_n images, $runs runs, wrk ${wrk_secs}s)"
   echo "- lade: $rev, built with \`cargo build --release\` at $lade_built"
@@ -880,6 +898,13 @@ mkdir -p "$(dirname "$out")"
   echo "- date: $(date -u +%Y-%m-%dT%H:%MZ)"
   echo
   table
+  if [ -s "$pairs" ]; then
+    echo
+    echo "Round by round, where lade and a peer ran back to back: the peer's time over"
+    echo "lade's (above 1: lade is faster), median and range over the rounds:"
+    echo
+    while IFS=$'\t' read -r g tool stats; do echo "- $g, $tool: $stats"; done <"$pairs"
+  fi
   echo
   echo "How each row is measured:"
   echo

@@ -135,7 +135,7 @@ pub fn measure_layers(store: &lade_store::Store) -> Result<usize, lade_store::St
     unknown.dedup();
     let mut measured = lade_store::KnownSizes::new();
     for digest in unknown {
-        let sizes = lade_archive::measure_stored_layer(store, &digest, None, None, u64::MAX);
+        let sizes = lade_archive::measure_stored_layer(store, &digest, None, None, true);
         if sizes.content.is_some() {
             measured.insert(digest, sizes);
         }

@@ -660,7 +660,11 @@ async fn fetch_layer(
     let done = Arc::new(AtomicU64::new(blob.offset()));
     let mut attempt = 0u32;
     let compression = media_type::layer_compression(&layer.media_type);
-    let inspect = compression.is_some() && layer.size <= lade_archive::INSPECT_LIMIT;
+    let inspect = match compression {
+        Some(Compression::Zstd) => layer.size <= lade_archive::ZSTD_INSPECT_LIMIT,
+        Some(_) => layer.size <= lade_archive::INSPECT_LIMIT,
+        None => false,
+    };
     let mut inspector: Option<Inspector> = None;
     loop {
         if blob.offset() > total {

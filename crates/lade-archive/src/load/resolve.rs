@@ -501,15 +501,15 @@ fn check_size(
 }
 
 /// What can be learnt of a layer's sizes: its tar stream's size when it was worked out
-/// on the way in, and what [`crate::measure_stored_layer`] finds, reading compressed
-/// layers up to [`crate::INSPECT_LIMIT`] as a pull does.
+/// on the way in, and what [`crate::measure_stored_layer`] finds, reading the small
+/// compressed layers a pull reads (see [`crate::INSPECT_LIMIT`]).
 fn layer_sizes(c: &Collected<'_, '_>, blob: &Blob) -> LayerSizes {
     crate::measure_stored_layer(
         c.ingest.store(),
         &blob.digest,
         Some(blob.compression),
         blob.diff_id.as_ref().map(|(_, size)| *size),
-        crate::INSPECT_LIMIT,
+        false,
     )
 }
 
