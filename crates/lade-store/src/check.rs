@@ -25,6 +25,9 @@ pub enum Problem {
     /// lade's records file (`lade/meta.bin`) cannot be read: every command fails until
     /// it is rebuilt from the blobs.
     CorruptRecords { path: PathBuf, reason: String },
+    /// `index.json` cannot be read: every command fails until it is rebuilt from what
+    /// can be read of it and from lade's records.
+    CorruptIndex { path: PathBuf, reason: String },
 }
 
 impl fmt::Display for Problem {
@@ -41,7 +44,7 @@ impl fmt::Display for Problem {
             Problem::OrphanBlob { digest, size } => {
                 write!(f, "unreferenced blob {digest} ({size} bytes)")
             }
-            Problem::CorruptRecords { path, reason } => {
+            Problem::CorruptRecords { path, reason } | Problem::CorruptIndex { path, reason } => {
                 write!(f, "{} cannot be read: {reason}", path.display())
             }
         }
@@ -57,6 +60,7 @@ impl Problem {
                 | Problem::MissingBlob { .. }
                 | Problem::BadManifest { .. }
                 | Problem::CorruptRecords { .. }
+                | Problem::CorruptIndex { .. }
         )
     }
 }
@@ -108,6 +112,26 @@ impl Store {
             }
         }
         let present = |d: &Digest| self.has_blob(d) && !corrupt.contains(d);
+
+        // index.json first: nothing else is read without it.
+        if let Err(StoreError::CorruptFile { path, source }) = self.read_index() {
+            report.problems.push(Problem::CorruptIndex {
+                path,
+                reason: source.to_string(),
+            });
+            if !repair {
+                // Which blobs the images need cannot be known: no orphans are named.
+                for tmp in self.temp_files()? {
+                    report.problems.push(Problem::LeftoverTemp(tmp));
+                }
+                return Ok(report);
+            }
+            let (aside, from_file, from_records) = self.rebuild_index()?;
+            report.repairs.push(format!(
+                "kept the damaged index.json as {} and wrote a new one: {from_file} entries read from it, {from_records} images from lade's records (untagged: their names were in the damaged part)",
+                aside.display()
+            ));
+        }
 
         let state = match self.state() {
             Err(StoreError::CorruptRecords { path, source }) => {
@@ -224,7 +248,8 @@ impl Store {
                     }
                     Problem::MissingBlob { .. }
                     | Problem::BadManifest { .. }
-                    | Problem::CorruptRecords { .. } => {}
+                    | Problem::CorruptRecords { .. }
+                    | Problem::CorruptIndex { .. } => {}
                 }
             }
             // Under the store's lock too: a temporary file seen above may belong to an

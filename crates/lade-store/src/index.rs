@@ -110,6 +110,38 @@ impl Index {
     }
 }
 
+/// The entries still readable in a damaged `index.json`: those of its `manifests`
+/// array before the first one that does not parse, so a file cut short or overwritten
+/// from some point on gives back what came before that point.
+pub fn salvage(bytes: &[u8]) -> Vec<Descriptor> {
+    let mut found = Vec::new();
+    let Some(key) = memchr::memmem::find(bytes, b"\"manifests\"") else {
+        return found;
+    };
+    let mut i = skip_ws(bytes, key + b"\"manifests\"".len());
+    if bytes.get(i) != Some(&b':') {
+        return found;
+    }
+    i = skip_ws(bytes, i + 1);
+    if bytes.get(i) != Some(&b'[') {
+        return found;
+    }
+    i += 1;
+    loop {
+        i = skip_ws(bytes, i);
+        let mut entries = serde_json::Deserializer::from_slice(&bytes[i..]).into_iter();
+        let Some(Ok(entry)) = entries.next() else {
+            return found;
+        };
+        found.push(entry);
+        i = skip_ws(bytes, i + entries.byte_offset());
+        if bytes.get(i) != Some(&b',') {
+            return found;
+        }
+        i += 1;
+    }
+}
+
 impl From<ImageIndex> for Index {
     /// An index whose entries are all written afresh.
     fn from(mut head: ImageIndex) -> Self {
@@ -356,6 +388,25 @@ mod tests {
             })
             .unwrap()
         );
+    }
+
+    #[test]
+    fn what_is_readable_of_a_damaged_index_is_salvaged() {
+        let entries = [entry(1, Some("a:1")), entry(2, None), entry(3, Some("c:1"))];
+        let mut index = ImageIndex::empty();
+        index.manifests = entries.to_vec();
+        let whole = serde_json::to_vec_pretty(&index).unwrap();
+        assert_eq!(salvage(&whole), entries);
+        // Cut short inside the third entry; overwritten with zeros from there.
+        let third = memchr::memmem::find(&whole, entries[2].digest.hex().as_bytes()).unwrap();
+        assert_eq!(salvage(&whole[..third]), entries[..2]);
+        let mut zeroed = whole.clone();
+        zeroed[third..].fill(0);
+        assert_eq!(salvage(&zeroed), entries[..2]);
+        // Damaged before its entries, or no index at all: nothing.
+        for bytes in [&whole[..20], b"\0\0\0\0", b"{\"manifests\":{}}", b""] {
+            assert!(salvage(bytes).is_empty(), "{bytes:?}");
+        }
     }
 
     #[test]

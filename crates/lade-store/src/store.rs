@@ -340,7 +340,47 @@ impl Store {
         )?)
     }
 
-    fn read_index(&self) -> Result<Index, StoreError> {
+    /// Replaces a damaged `index.json`, kept beside it as `index.corrupt`, with the
+    /// entries still readable in it (see [`crate::index::salvage`]) and, untagged,
+    /// each image lade's records know that those lack and whose manifest is in the
+    /// store. Returns the file kept and how many entries came from each source.
+    pub(crate) fn rebuild_index(&self) -> Result<(PathBuf, usize, usize), StoreError> {
+        let _lock = self.lock_for_update()?;
+        let path = self.root.join("index.json");
+        let bytes = fs_err::read(&path)?;
+        let mut entries = crate::index::salvage(&bytes);
+        let from_file = entries.len();
+        let named: std::collections::HashSet<Digest> =
+            entries.iter().map(|d| d.digest.clone()).collect();
+        if let Ok((meta, _)) = self.read_meta() {
+            for r in meta.images.values() {
+                if !named.contains(&r.manifest) && self.has_blob(&r.manifest) {
+                    entries.push(Descriptor::new(
+                        r.manifest_media_type.clone(),
+                        r.manifest.clone(),
+                        r.manifest_size,
+                    ));
+                }
+            }
+        }
+        let from_records = entries.len() - from_file;
+        // The damaged file stays whole beside the new one: linked (or copied) aside
+        // before the new one replaces it atomically.
+        let aside = self.root.join("index.corrupt");
+        match fs_err::remove_file(&aside) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+        if fs_err::hard_link(&path, &aside).is_err() {
+            fs_err::copy(&path, &aside)?;
+        }
+        let mut head = ImageIndex::empty();
+        head.manifests = entries;
+        self.write_index(&Index::from(head))?;
+        Ok((aside, from_file, from_records))
+    }
+
+    pub(crate) fn read_index(&self) -> Result<Index, StoreError> {
         let path = self.root.join("index.json");
         parse_index(&path, fs_err::read(&path)?)
     }

@@ -194,6 +194,88 @@ fn damaged_records_are_rebuilt_from_the_blobs() {
     assert!(after.contains(": 0 problems"), "{after}");
 }
 
+/// index.json cut short in the middle of its entries: every command says so and how to
+/// repair it; `system check` changes nothing; `--repair` keeps the damaged file, takes
+/// back the entries before the damage with their names and, untagged, the images
+/// lade's records know beyond it, and leaves a store that checks clean.
+#[test]
+fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_records() {
+    let t = TestRoot::new();
+    for (tag, file) in [("one:1", b"1"), ("two:2", b"2"), ("three:3", b"3")] {
+        t.run_stdin(&["import", "-", tag], &tarball(&[("f", file)]))
+            .ok();
+    }
+    let ids = |t: &TestRoot| {
+        let mut ids: Vec<String> = t
+            .run(&["images", "-q", "--no-trunc"])
+            .ok()
+            .stdout
+            .lines()
+            .map(str::to_owned)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = ids(&t);
+    let index = t.root().join("index.json");
+    let whole = std::fs::read(&index).unwrap();
+    let text = String::from_utf8(whole.clone()).unwrap();
+    // Cut inside the second entry.
+    let second = text.match_indices("\"mediaType\"").nth(2).unwrap().0;
+    std::fs::write(&index, &whole[..second + 5]).unwrap();
+    let damaged = t.snapshot();
+
+    let run = t.run(&["images"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains("index.json is corrupt"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("hint: run `lade system check --repair` to rebuild index.json"),
+        "{}",
+        run.stderr
+    );
+    let run = t.run(&["system", "check"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains("index.json cannot be read"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        t.snapshot(),
+        damaged,
+        "check without --repair changed the store"
+    );
+
+    let run = t.run(&["system", "check", "--repair"]).ok();
+    assert!(
+        run.stdout
+            .contains("1 entries read from it, 2 images from lade's records"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        std::fs::read(t.root().join("index.corrupt")).unwrap(),
+        &whole[..second + 5]
+    );
+    assert_eq!(ids(&t), before, "an image was lost");
+    let names = t
+        .run(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .ok()
+        .stdout;
+    let mut names: Vec<&str> = names.lines().collect();
+    names.sort();
+    assert_eq!(names, ["<none>:<none>", "<none>:<none>", "one:1"]);
+    let after = t.run(&["system", "check"]).ok().stdout;
+    assert!(after.contains(": 0 problems"), "{after}");
+    // Names can be given again.
+    t.run(&["tag", &before[0], "again:1"]).ok();
+}
+
 #[test]
 fn a_directory_that_is_not_a_store_is_refused() {
     let t = TestRoot::new();
