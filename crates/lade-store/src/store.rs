@@ -157,18 +157,19 @@ impl Store {
         Ok(bytes)
     }
 
-    /// The size a gzip blob's trailer states for its uncompressed content (ISIZE: modulo
-    /// 4 GiB, as gzip keeps it); `None` when the blob is absent or too short.
+    /// The size of a gzip blob's uncompressed content, from its trailer (see
+    /// [`unwrap_isize`]); `None` when the blob is absent or too short.
     pub fn gzip_isize(&self, digest: &Digest) -> Option<u64> {
         use std::io::{Read, Seek};
         let mut f = self.open_blob(digest).ok()?;
-        if f.metadata().ok()?.len() < 18 {
+        let len = f.metadata().ok()?.len();
+        if len < 18 {
             return None;
         }
         f.seek(std::io::SeekFrom::End(-4)).ok()?;
         let mut isize = [0u8; 4];
         f.read_exact(&mut isize).ok()?;
-        Some(u64::from(u32::from_le_bytes(isize)))
+        Some(unwrap_isize(u32::from_le_bytes(isize), len))
     }
 
     /// Opens a blob for streaming.
@@ -542,6 +543,21 @@ fn warm_thread_heap(bytes: usize) {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(bytes)));
 }
 
+/// A gzip trailer's ISIZE is the uncompressed size modulo 4 GiB. Deflate expands
+/// nothing by more than an eighth (a byte costs at most 9 bits, in fixed Huffman
+/// blocks), so the content of a `compressed`-byte stream is at least 8/9 of it: ISIZE
+/// is raised by multiples of 4 GiB to that floor. A larger stream that wrapped beyond
+/// the floor still reads short; only decompressing it would tell.
+fn unwrap_isize(isize: u32, compressed: u64) -> u64 {
+    let floor = (compressed / 9 * 8).saturating_sub(64);
+    let wrap = 1u64 << 32;
+    let mut size = u64::from(isize);
+    if size < floor {
+        size += (floor - size).div_ceil(wrap) * wrap;
+    }
+    size
+}
+
 fn parse_index(path: &Path, bytes: Vec<u8>) -> Result<Index, StoreError> {
     let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::CorruptFile {
         path: path.to_owned(),
@@ -603,5 +619,54 @@ impl Ingest<'_> {
 
     pub fn store(&self) -> &Store {
         self.store
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GIB4: u64 = 1 << 32;
+
+    #[test]
+    fn isize_is_taken_as_is_when_it_cannot_have_wrapped_below_the_floor() {
+        assert_eq!(unwrap_isize(1000, 500), 1000);
+        // Incompressible content stored as is, a little smaller than its stream.
+        assert_eq!(unwrap_isize(99_990, 100_000), 99_990);
+        // A 3 GiB stream of 7 GiB of content: its ISIZE (3 GiB) is above the floor,
+        // and the wrap is not seen.
+        assert_eq!(unwrap_isize(3 << 30, 3 << 30), 3 << 30);
+        // Its ISIZE below the floor: that one wrapped.
+        assert_eq!(unwrap_isize(1 << 30, 3 << 30), (1 << 30) + GIB4);
+    }
+
+    #[test]
+    fn a_stream_longer_than_4_gib_has_its_isize_raised_past_its_floor() {
+        // 5 GiB of barely compressible content in a 5 GiB stream.
+        let content = 5 * (1u64 << 30) + 123;
+        assert_eq!(
+            unwrap_isize((content % GIB4) as u32, content + 4096),
+            content
+        );
+        // 9 GiB in a 5 GiB stream reads as the first candidate above 8/9 of 5 GiB.
+        let content = 9 * (1u64 << 30);
+        let read = unwrap_isize((content % GIB4) as u32, 5 << 30);
+        assert_eq!(read, content - GIB4);
+        assert!(read >= (5u64 << 30) / 9 * 8);
+    }
+
+    #[test]
+    fn a_stored_gzip_blob_gives_its_trailer_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path().join("s")).unwrap();
+        // Only the trailer is read: a gzip header, a body, CRC32 and ISIZE.
+        let mut blob = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+        blob.extend_from_slice(&[0u8; 40]);
+        blob.extend_from_slice(&0xdead_beef_u32.to_le_bytes());
+        blob.extend_from_slice(&100_000u32.to_le_bytes());
+        let digest = store.ingest().unwrap().write_blob(&blob).unwrap();
+        assert_eq!(store.gzip_isize(&digest), Some(100_000));
+        let short = store.ingest().unwrap().write_blob(b"tiny").unwrap();
+        assert_eq!(store.gzip_isize(&short), None);
     }
 }
