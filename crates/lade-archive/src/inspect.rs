@@ -113,17 +113,19 @@ pub fn entry_content_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
     }
 }
 
-/// Measures a layer already in the store (load; `system check --repair` for layers
-/// whose records lost their sizes), given what the caller knows of it: its compression
-/// (sniffed from its first bytes when `None`) and the size of its tar stream (learnt
-/// with its diff ID on the way in).
+/// Measures a layer already in the store (load; a pull, for the layers it did not read
+/// as they arrived; `system check --repair` for layers whose records lost their
+/// sizes), given what the caller knows of it: its compression (sniffed from its first
+/// bytes when `None`) and the size of its tar stream (learnt with its diff ID on the
+/// way in).
 ///
 /// An uncompressed layer is its own tar stream, and only its headers are read (its
-/// contents skipped with seeks). A compressed layer of at most `read_limit` bytes is
-/// decompressed to its end (with `read_all`, whatever its size; else up to
-/// [`INSPECT_LIMIT`] or [`ZSTD_INSPECT_LIMIT`], as a pull reads); a larger gzip layer's
-/// tar stream has the size its trailer states. What cannot be learnt stays unknown: a blob that is missing, a stream that
-/// is not a tar (no content size), a large zstd or xz layer.
+/// contents skipped with seeks). A compressed layer is decompressed to its end with
+/// `read_all`, else only up to [`INSPECT_LIMIT`] or [`ZSTD_INSPECT_LIMIT`] (as a pull
+/// reads); a larger gzip layer's tar stream has the size its trailer states, when that
+/// is plausible (see `Store::gzip_isize`). What cannot be learnt stays unknown: a blob
+/// that is missing, a stream that is not a tar (no content size), a large zstd or xz
+/// layer.
 pub fn measure_stored_layer(
     store: &Store,
     digest: &Digest,

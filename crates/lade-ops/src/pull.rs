@@ -763,12 +763,10 @@ async fn fetch_layer(
     });
     let sizes = match facts {
         Some(f) => f.sizes(),
-        // A large gzip layer: the size of its tar stream, from the gzip trailer.
-        None if compression == Some(Compression::Gzip) => LayerSizes {
-            tar: ingest.store().gzip_isize(&digest),
-            content: None,
-        },
-        None => LayerSizes::default(),
+        // Not read as it arrived: what costs little from the stored blob (an
+        // uncompressed layer's headers, read with seeks; a gzip trailer). The
+        // compression is sniffed from the blob: a media type can say otherwise.
+        None => lade_archive::measure_stored_layer(ingest.store(), &digest, None, None, false),
     };
     Ok((digest, sizes))
 }

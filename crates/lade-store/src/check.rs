@@ -114,6 +114,7 @@ impl Store {
         let present = |d: &Digest| self.has_blob(d) && !corrupt.contains(d);
 
         // index.json first: nothing else is read without it.
+        let mut index_rebuilt = false;
         if let Err(StoreError::CorruptFile { path, source }) = self.read_index() {
             report.problems.push(Problem::CorruptIndex {
                 path,
@@ -126,11 +127,15 @@ impl Store {
                 }
                 return Ok(report);
             }
-            let (aside, from_file, from_records) = self.rebuild_index()?;
+            let r = self.rebuild_index()?;
             report.repairs.push(format!(
-                "kept the damaged index.json as {} and wrote a new one: {from_file} entries read from it, {from_records} images from lade's records (untagged: their names were in the damaged part)",
-                aside.display()
+                "kept the damaged index.json as {} and wrote a new one: {} entries read from it, {} images from lade's records and {} from the blobs alone (untagged: their names were in the damaged part)",
+                r.aside.display(),
+                r.from_file,
+                r.from_records,
+                r.from_blobs
             ));
+            index_rebuilt = true;
         }
 
         let state = match self.state() {
@@ -236,8 +241,12 @@ impl Store {
 
         if repair {
             let mut temps = Vec::new();
+            let mut kept = 0;
             for p in &report.problems {
                 match p {
+                    // After a rebuilt index, what looks unreferenced is kept until the
+                    // next run, when the new index has been looked at.
+                    Problem::OrphanBlob { .. } if index_rebuilt => kept += 1,
                     Problem::CorruptBlob { digest, .. } | Problem::OrphanBlob { digest, .. } => {
                         self.delete_blob(&guard, digest)?;
                         report.repairs.push(format!("deleted blob {digest}"));
@@ -251,6 +260,11 @@ impl Store {
                     | Problem::CorruptRecords { .. }
                     | Problem::CorruptIndex { .. } => {}
                 }
+            }
+            if kept > 0 {
+                report.repairs.push(format!(
+                    "kept {kept} unreferenced blobs, as the index was rebuilt: `lade system check --repair` again deletes them"
+                ));
             }
             // Under the store's lock too: a temporary file seen above may belong to an
             // atomic write of index.json or meta.bin in flight, not to a killed run.

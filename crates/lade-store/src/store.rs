@@ -158,7 +158,8 @@ impl Store {
     }
 
     /// The size of a gzip blob's uncompressed content, from its trailer (see
-    /// [`unwrap_isize`]); `None` when the blob is absent or too short.
+    /// [`trailer_size`]); `None` when the blob is absent or too short, or when the
+    /// trailer cannot be the whole stream's.
     pub fn gzip_isize(&self, digest: &Digest) -> Option<u64> {
         use std::io::{Read, Seek};
         let mut f = self.open_blob(digest).ok()?;
@@ -169,7 +170,7 @@ impl Store {
         f.seek(std::io::SeekFrom::End(-4)).ok()?;
         let mut isize = [0u8; 4];
         f.read_exact(&mut isize).ok()?;
-        Some(unwrap_isize(u32::from_le_bytes(isize), len))
+        trailer_size(u32::from_le_bytes(isize), len)
     }
 
     /// Opens a blob for streaming.
@@ -343,19 +344,20 @@ impl Store {
 
     /// Replaces a damaged `index.json`, kept beside it as `index.corrupt`, with the
     /// entries still readable in it (see [`crate::index::salvage`]) and, untagged,
-    /// each image lade's records know that those lack and whose manifest is in the
-    /// store. Returns the file kept and how many entries came from each source.
-    pub(crate) fn rebuild_index(&self) -> Result<(PathBuf, usize, usize), StoreError> {
+    /// every other image whose manifest is in the store: those lade's records know,
+    /// then any stored image manifest whose config is here. No image whose blobs are
+    /// here is left out, so none of its blobs looks unreferenced afterwards.
+    pub(crate) fn rebuild_index(&self) -> Result<Rebuilt, StoreError> {
         let _lock = self.lock_for_update()?;
         let path = self.root.join("index.json");
         let bytes = fs_err::read(&path)?;
         let mut entries = crate::index::salvage(&bytes);
         let from_file = entries.len();
-        let named: std::collections::HashSet<Digest> =
+        let mut named: std::collections::HashSet<Digest> =
             entries.iter().map(|d| d.digest.clone()).collect();
         if let Ok((meta, _)) = self.read_meta() {
             for r in meta.images.values() {
-                if !named.contains(&r.manifest) && self.has_blob(&r.manifest) {
+                if self.has_blob(&r.manifest) && named.insert(r.manifest.clone()) {
                     entries.push(Descriptor::new(
                         r.manifest_media_type.clone(),
                         r.manifest.clone(),
@@ -365,6 +367,25 @@ impl Store {
             }
         }
         let from_records = entries.len() - from_file;
+        // Images neither names (the records lost too, or another tool's): each stored
+        // image manifest whose config is here and that no entry names yet.
+        for (digest, size) in self.list_blobs()? {
+            if size > MANIFEST_AT_MOST || named.contains(&digest) {
+                continue;
+            }
+            let Ok(bytes) = self.read_blob(&digest) else {
+                continue;
+            };
+            if let Ok(Manifest::Image(m)) = Manifest::parse(&bytes, None)
+                && self.has_blob(&m.config.digest)
+            {
+                let media_type = m
+                    .media_type
+                    .unwrap_or_else(|| lade_oci::media_type::OCI_MANIFEST.to_owned());
+                entries.push(Descriptor::new(media_type, digest, size));
+            }
+        }
+        let from_blobs = entries.len() - from_file - from_records;
         // The damaged file stays whole beside the new one: linked (or copied) aside
         // before the new one replaces it atomically.
         let aside = self.root.join("index.corrupt");
@@ -378,7 +399,12 @@ impl Store {
         let mut head = ImageIndex::empty();
         head.manifests = entries;
         self.write_index(&Index::from(head))?;
-        Ok((aside, from_file, from_records))
+        Ok(Rebuilt {
+            aside,
+            from_file,
+            from_records,
+            from_blobs,
+        })
     }
 
     pub(crate) fn read_index(&self) -> Result<Index, StoreError> {
@@ -543,19 +569,32 @@ fn warm_thread_heap(bytes: usize) {
     drop(std::hint::black_box(Vec::<u8>::with_capacity(bytes)));
 }
 
-/// A gzip trailer's ISIZE is the uncompressed size modulo 4 GiB. Deflate expands
-/// nothing by more than an eighth (a byte costs at most 9 bits, in fixed Huffman
-/// blocks), so the content of a `compressed`-byte stream is at least 8/9 of it: ISIZE
-/// is raised by multiples of 4 GiB to that floor. A larger stream that wrapped beyond
-/// the floor still reads short; only decompressing it would tell.
-fn unwrap_isize(isize: u32, compressed: u64) -> u64 {
+/// What [`Store::rebuild_index`] did: where the damaged file went, and how many
+/// entries came from it, from the records and from the blobs alone.
+#[derive(Debug)]
+pub(crate) struct Rebuilt {
+    pub aside: PathBuf,
+    pub from_file: usize,
+    pub from_records: usize,
+    pub from_blobs: usize,
+}
+
+/// Manifests are read up to this size when an index is rebuilt from the blobs (the
+/// registry's limit for a manifest).
+const MANIFEST_AT_MOST: u64 = 4 << 20;
+
+/// What a gzip trailer's ISIZE says of a `compressed`-byte stream: ISIZE is the size
+/// of the last member's content modulo 4 GiB. An encoder makes a stream longer than its
+/// content by a few bytes per 64 KiB block at worst (zlib, Go and pigz store what does
+/// not compress), so a content below 8/9 of the stream means the trailer does not
+/// describe it whole: a content of 4 GiB or more that wrapped, or a stream of several
+/// members (eStargz ends with an empty one) or with padding. That is `None` (the
+/// caller falls back on what it knows), not a guess. A content that wrapped to above
+/// the floor still reads short; only decompressing would tell.
+fn trailer_size(isize: u32, compressed: u64) -> Option<u64> {
     let floor = (compressed / 9 * 8).saturating_sub(64);
-    let wrap = 1u64 << 32;
-    let mut size = u64::from(isize);
-    if size < floor {
-        size += (floor - size).div_ceil(wrap) * wrap;
-    }
-    size
+    let size = u64::from(isize);
+    (size >= floor).then_some(size)
 }
 
 fn parse_index(path: &Path, bytes: Vec<u8>) -> Result<Index, StoreError> {
@@ -626,33 +665,23 @@ impl Ingest<'_> {
 mod tests {
     use super::*;
 
-    const GIB4: u64 = 1 << 32;
-
     #[test]
-    fn isize_is_taken_as_is_when_it_cannot_have_wrapped_below_the_floor() {
-        assert_eq!(unwrap_isize(1000, 500), 1000);
+    fn a_trailer_size_is_taken_when_it_can_describe_the_stream() {
+        assert_eq!(trailer_size(1000, 500), Some(1000));
         // Incompressible content stored as is, a little smaller than its stream.
-        assert_eq!(unwrap_isize(99_990, 100_000), 99_990);
+        assert_eq!(trailer_size(99_990, 100_000), Some(99_990));
         // A 3 GiB stream of 7 GiB of content: its ISIZE (3 GiB) is above the floor,
         // and the wrap is not seen.
-        assert_eq!(unwrap_isize(3 << 30, 3 << 30), 3 << 30);
-        // Its ISIZE below the floor: that one wrapped.
-        assert_eq!(unwrap_isize(1 << 30, 3 << 30), (1 << 30) + GIB4);
+        assert_eq!(trailer_size(3 << 30, 3 << 30), Some(3 << 30));
     }
 
     #[test]
-    fn a_stream_longer_than_4_gib_has_its_isize_raised_past_its_floor() {
-        // 5 GiB of barely compressible content in a 5 GiB stream.
-        let content = 5 * (1u64 << 30) + 123;
-        assert_eq!(
-            unwrap_isize((content % GIB4) as u32, content + 4096),
-            content
-        );
-        // 9 GiB in a 5 GiB stream reads as the first candidate above 8/9 of 5 GiB.
-        let content = 9 * (1u64 << 30);
-        let read = unwrap_isize((content % GIB4) as u32, 5 << 30);
-        assert_eq!(read, content - GIB4);
-        assert!(read >= (5u64 << 30) / 9 * 8);
+    fn a_trailer_that_cannot_describe_the_stream_gives_nothing() {
+        // A 5 GiB stream whose content wrapped to 1 GiB.
+        assert_eq!(trailer_size(1 << 30, 5 << 30), None);
+        // eStargz: the last member (its footer) is empty.
+        assert_eq!(trailer_size(0, 10 << 20), None);
+        assert_eq!(trailer_size(0, 0), Some(0));
     }
 
     #[test]

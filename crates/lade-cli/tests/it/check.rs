@@ -276,6 +276,51 @@ fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_records() {
     t.run(&["tag", &before[0], "again:1"]).ok();
 }
 
+/// Both index.json and lade's records damaged: the images past the damage are found
+/// from their manifests among the blobs, and no blob of theirs is deleted.
+#[test]
+fn a_damaged_index_and_records_lose_no_image() {
+    let t = TestRoot::new();
+    for (tag, file) in [("one:1", b"1"), ("two:2", b"2"), ("three:3", b"3")] {
+        t.run_stdin(&["import", "-", tag], &tarball(&[("f", file)]))
+            .ok();
+    }
+    let before = t.run(&["images", "-q", "--no-trunc"]).ok().stdout;
+    let blobs_before = std::fs::read_dir(t.root().join("blobs/sha256"))
+        .unwrap()
+        .count();
+    let index = t.root().join("index.json");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let second = text.match_indices("\"mediaType\"").nth(2).unwrap().0;
+    std::fs::write(&index, &text[..second + 5]).unwrap();
+    std::fs::write(t.root().join("lade/meta.bin"), b"LADEMETA garbage").unwrap();
+
+    let run = t.run(&["system", "check", "--repair"]).ok();
+    assert!(
+        run.stdout.contains(
+            "1 entries read from it, 0 images from lade's records and 2 from the blobs alone"
+        ),
+        "{}",
+        run.stdout
+    );
+    let mut after: Vec<&str> = Vec::new();
+    let listed = t.run(&["images", "-q", "--no-trunc"]).ok().stdout;
+    after.extend(listed.lines());
+    after.sort();
+    let mut want: Vec<&str> = before.lines().collect();
+    want.sort();
+    assert_eq!(after, want, "an image was lost");
+    assert_eq!(
+        std::fs::read_dir(t.root().join("blobs/sha256"))
+            .unwrap()
+            .count(),
+        blobs_before,
+        "a blob was deleted"
+    );
+    let again = t.run(&["system", "check"]).ok().stdout;
+    assert!(again.contains(": 0 problems"), "{again}");
+}
+
 #[test]
 fn a_directory_that_is_not_a_store_is_refused() {
     let t = TestRoot::new();

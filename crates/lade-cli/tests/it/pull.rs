@@ -1102,8 +1102,8 @@ fn fake_index_arm_variants() {
 }
 
 /// A pulled image records its size as Docker counts it (its files' bytes and symlink
-/// targets, not the tar stream's), read from each layer as it arrives; a layer pulled
-/// again into another image keeps it.
+/// targets, not the tar stream's), read from each small layer as it arrives; a layer
+/// pulled again into another image keeps it.
 #[test]
 fn pulled_images_have_dockers_sizes() {
     let reg = FakeRegistry::start();
@@ -1117,6 +1117,21 @@ fn pulled_images_have_dockers_sizes() {
         let size = t.run(&["inspect", "--format", "{{.Size}}", &image]).ok();
         assert_eq!(size.stdout, format!("{}\n", content_size(70_000)));
     }
+    // A gzip layer above lade_archive::INSPECT_LIMIT is not decompressed: its size is
+    // its tar stream's, from the gzip trailer (Docker's figure plus the tar headers).
+    let big = Image::noisy(2 << 20, 6);
+    reg.push("lade/sized", "big", &big);
+    let image = reg.image("lade/sized:big");
+    pull(&t, &[&image]).ok();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&big.layers[0][..]),
+        &mut tar,
+    )
+    .unwrap();
+    let size = t.run(&["inspect", "--format", "{{.Size}}", &image]).ok();
+    assert_eq!(size.stdout, format!("{}\n", tar.len()));
+    assert!(tar.len() as u64 - content_size(2 << 20) < 4096);
     assert_check_clean(&t);
 }
 
