@@ -34,7 +34,8 @@ use crate::compression::{Sniffed, decompressed, read_head, sniff_bytes};
 pub const INSPECT_LIMIT: u64 = 1 << 20;
 /// The same for zstd layers, which decompress several times faster than gzip and
 /// whose tar stream's size nothing else states (larger ones show their compressed
-/// size).
+/// size). A pull also reads uncompressed layers up to this size (their headers only
+/// need parsing).
 pub const ZSTD_INSPECT_LIMIT: u64 = 16 << 20;
 
 /// The content size (as Docker counts it) of an uncompressed tar, reading only its

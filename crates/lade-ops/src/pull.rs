@@ -661,8 +661,11 @@ async fn fetch_layer(
     let mut attempt = 0u32;
     let compression = media_type::layer_compression(&layer.media_type);
     let inspect = match compression {
-        Some(Compression::Zstd) => layer.size <= lade_archive::ZSTD_INSPECT_LIMIT,
-        Some(_) => layer.size <= lade_archive::INSPECT_LIMIT,
+        Some(Compression::Gzip) => layer.size <= lade_archive::INSPECT_LIMIT,
+        // zstd decompresses fast; an uncompressed layer only has its headers parsed.
+        Some(Compression::Zstd | Compression::None) => {
+            layer.size <= lade_archive::ZSTD_INSPECT_LIMIT
+        }
         None => false,
     };
     let mut inspector: Option<Inspector> = None;
@@ -763,9 +766,14 @@ async fn fetch_layer(
     });
     let sizes = match facts {
         Some(f) => f.sizes(),
-        // Not read as it arrived: what costs little from the stored blob (an
-        // uncompressed layer's headers, read with seeks; a gzip trailer). The
-        // compression is sniffed from the blob: a media type can say otherwise.
+        // A large uncompressed layer is its own tar stream. (Its headers are not read
+        // back: written with O_DIRECT, they are on disk only, one seek each.)
+        None if compression == Some(Compression::None) => LayerSizes {
+            tar: Some(total),
+            content: None,
+        },
+        // Not read as it arrived: what costs little from the stored blob (a gzip
+        // trailer). The compression is sniffed: a media type can say otherwise.
         None => lade_archive::measure_stored_layer(ingest.store(), &digest, None, None, false),
     };
     Ok((digest, sizes))
