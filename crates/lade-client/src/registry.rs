@@ -574,16 +574,21 @@ impl Registry {
             .headers()
             .get(header::CONTENT_RANGE)
             .and_then(|v| v.to_str().ok());
-        // A body that starts elsewhere than asked would be appended at the wrong place
-        // (as the direct path refuses it, see `blob_reader`).
-        if partial && range.and_then(range_start) != Some(offset) {
-            return Err(ClientError::Protocol {
-                url: resp.url().to_string(),
-                reason: format!(
-                    "asked for bytes from {offset} on, the answer's Content-Range does not start there"
-                ),
-            });
-        }
+        // Where the body starts: where asked, or at 0 (a 200, or a 206 from 0: the
+        // whole blob, and the caller starts over). Anywhere else it would be appended
+        // at the wrong place (the direct path refuses it too, see `blob_reader`).
+        let start = match (partial, range.and_then(range_start)) {
+            (false, _) | (true, Some(0)) => 0,
+            (true, Some(s)) if s == offset => s,
+            _ => {
+                return Err(ClientError::Protocol {
+                    url: resp.url().to_string(),
+                    reason: format!(
+                        "asked for bytes from {offset} on, the answer's Content-Range does not start there"
+                    ),
+                });
+            }
+        };
         let total = if partial {
             range
                 .and_then(|v| v.rsplit('/').next())
@@ -593,7 +598,7 @@ impl Registry {
         };
         Ok(BlobStream {
             response: resp,
-            offset: if partial { offset } else { 0 },
+            offset: start,
             total,
         })
     }

@@ -624,38 +624,49 @@ fn fake_registry_that_ignores_range_is_read_from_the_start() {
     assert_check_clean(&t);
 }
 
-/// A resumed layer answered from elsewhere than asked (a `206` whose Content-Range
-/// starts at 0) is refused before a byte of it is appended, whichever way the body
-/// is read: lade's own reader, or the async client after a redirect.
+/// A resumed layer answered from elsewhere than asked, whichever way the body is read
+/// (lade's own reader, or the async client after a redirect): a `206` from byte 0 is
+/// the whole layer, read from the start as when the registry ignores the Range; one
+/// from anywhere else is refused before a byte of it is appended.
 #[test]
-fn fake_misplaced_range_is_refused_on_both_paths() {
+fn fake_range_answered_from_elsewhere_on_both_paths() {
     for redirected in [false, true] {
-        let (reg, img, image) = fake_with_app(200_000);
-        let storage = FakeRegistry::start();
-        let served = if redirected {
-            storage.push("lade/app", "1", &img);
-            reg.redirect_blobs_to(&format!("http://localhost:{}", storage.port()));
-            &storage
-        } else {
-            &reg
-        };
-        let layer = img.layer_digest(0);
-        let path = format!("/blobs/{layer}");
-        served.fault(Fault::on(&path, Action::Cut(70_000)));
-        served.fault(Fault::on(&path, Action::MisplacedRange).times(10));
-        let t = TestRoot::new();
-        pull(&t, &[&image]).fails_with("Content-Range does not start there");
-        let gets = blob_gets(served, &layer);
-        assert!(
-            gets.iter()
-                .skip(1)
-                .all(|g| g.header("range") == Some("bytes=70000-")),
-            "redirected: {redirected}, {gets:?}"
-        );
-        let hex = layer.trim_start_matches("sha256:").to_owned();
-        assert!(!store_blobs(&t).contains(&hex), "redirected: {redirected}");
-        // What arrived before the cut is kept for the next pull.
-        assert_eq!(partials(&t), [(hex, 70_000)], "redirected: {redirected}");
+        for from in [0, 10] {
+            let (reg, img, image) = fake_with_app(200_000);
+            let storage = FakeRegistry::start();
+            let served = if redirected {
+                storage.push("lade/app", "1", &img);
+                reg.redirect_blobs_to(&format!("http://localhost:{}", storage.port()));
+                &storage
+            } else {
+                &reg
+            };
+            let layer = img.layer_digest(0);
+            let path = format!("/blobs/{layer}");
+            served.fault(Fault::on(&path, Action::Cut(70_000)));
+            served.fault(Fault::on(&path, Action::RangeFrom(from)).times(10));
+            let t = TestRoot::new();
+            let case = format!("redirected: {redirected}, from {from}");
+            let run = pull(&t, &[&image]);
+            let gets = blob_gets(served, &layer);
+            assert!(
+                gets.iter()
+                    .skip(1)
+                    .all(|g| g.header("range") == Some("bytes=70000-")),
+                "{case}, {gets:?}"
+            );
+            let hex = layer.trim_start_matches("sha256:").to_owned();
+            if from == 0 {
+                assert_downloaded(&run.ok(), &image);
+                assert_eq!(blob(&t, &layer), img.layers[0], "{case}");
+                assert_check_clean(&t);
+                continue;
+            }
+            run.fails_with("Content-Range does not start there");
+            assert!(!store_blobs(&t).contains(&hex), "{case}");
+            // What arrived before the cut is kept for the next pull.
+            assert_eq!(partials(&t), [(hex, 70_000)], "{case}");
+        }
     }
 }
 

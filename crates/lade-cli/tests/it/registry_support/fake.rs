@@ -94,9 +94,9 @@ pub enum Action {
     Short(usize),
     /// Answers `200` with the whole body even when a `Range` was asked for.
     IgnoreRange,
-    /// Answers a `Range` with `206` and the whole body, its `Content-Range` from
-    /// byte 0: a registry that says where its bytes start, just not where asked.
-    MisplacedRange,
+    /// Answers a `Range` with `206` and the body from this byte on, whatever was
+    /// asked: a registry that says where its bytes start, just not where asked.
+    RangeFrom(usize),
     /// Sends the body `chunk` bytes at a time, waiting `every` between chunks.
     Trickle { chunk: usize, every: Duration },
     /// Serves other bytes of the same length (the last byte flipped).
@@ -517,12 +517,15 @@ fn respond(shared: &Shared, req: &Request) -> Response {
                 .and_then(|r| r.strip_prefix("bytes="))
                 .and_then(|r| r.strip_suffix('-'))
                 .and_then(|r| r.parse::<usize>().ok());
-            let resp = match range {
-                Some(_) if matches!(action, Some(Action::MisplacedRange)) => {
-                    Response::new(206, bytes)
-                        .header("Content-Range", format!("bytes 0-{}/{total}", total - 1))
+            let resp = match (range, &action) {
+                (Some(_), Some(Action::RangeFrom(from))) => {
+                    let from = *from;
+                    Response::new(206, bytes[from..].to_vec()).header(
+                        "Content-Range",
+                        format!("bytes {from}-{}/{total}", total - 1),
+                    )
                 }
-                Some(start) if !matches!(action, Some(Action::IgnoreRange)) => {
+                (Some(start), _) if !matches!(action, Some(Action::IgnoreRange)) => {
                     if start >= total {
                         return Response::new(416, Vec::new())
                             .header("Content-Range", format!("bytes */{total}"));
