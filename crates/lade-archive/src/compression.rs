@@ -12,6 +12,17 @@ pub enum Sniffed {
     Bzip2,
 }
 
+impl From<lade_oci::media_type::Compression> for Sniffed {
+    /// What a layer's media type says of its compression.
+    fn from(c: lade_oci::media_type::Compression) -> Self {
+        match c {
+            lade_oci::media_type::Compression::None => Sniffed::Plain,
+            lade_oci::media_type::Compression::Gzip => Sniffed::Gzip,
+            lade_oci::media_type::Compression::Zstd => Sniffed::Zstd,
+        }
+    }
+}
+
 /// What the first bytes of a stream say about its compression.
 pub fn sniff_bytes(head: &[u8]) -> Sniffed {
     if head.starts_with(&[0x1f, 0x8b]) {

@@ -34,9 +34,9 @@ use crate::compression::{Sniffed, decompressed, read_head, sniff_bytes};
 pub const INSPECT_LIMIT: u64 = 1 << 20;
 /// The same for zstd layers, which decompress several times faster than gzip and
 /// whose tar stream's size nothing else states (larger ones show their compressed
-/// size). A pull also reads uncompressed layers up to this size (their headers only
-/// need parsing).
-pub const ZSTD_INSPECT_LIMIT: u64 = 16 << 20;
+/// size), and for uncompressed ones read as they stream (their headers only need
+/// parsing).
+const ZSTD_INSPECT_LIMIT: u64 = 16 << 20;
 
 /// The content size (as Docker counts it) of an uncompressed tar, reading only its
 /// headers: the contents are skipped with seeks.
@@ -122,7 +122,7 @@ pub fn entry_content_size<R: Read>(entry: &tar::Entry<'_, R>) -> u64 {
 ///
 /// An uncompressed layer is its own tar stream, and only its headers are read (its
 /// contents skipped with seeks). A compressed layer is decompressed to its end with
-/// `read_all`, else only up to [`INSPECT_LIMIT`] or [`ZSTD_INSPECT_LIMIT`] (as a pull
+/// `read_all`, else only up to [`inspect_limit`] (as a pull
 /// reads); a larger gzip layer's tar stream has the size its trailer states, when that
 /// is plausible (see `Store::gzip_isize`). What cannot be learnt stays unknown: a blob
 /// that is missing, a stream that is not a tar (no content size), a large zstd or xz
@@ -173,11 +173,12 @@ pub fn measure_stored_layer(
     sizes
 }
 
-/// Up to what compressed size a layer of this compression is read (see [`INSPECT_LIMIT`]).
-fn inspect_limit(compression: Sniffed) -> u64 {
+/// Up to what size a layer of this compression is read to learn its sizes, as it
+/// streams (pull) or from the store (see [`INSPECT_LIMIT`]).
+pub fn inspect_limit(compression: Sniffed) -> u64 {
     match compression {
-        Sniffed::Zstd => ZSTD_INSPECT_LIMIT,
-        _ => INSPECT_LIMIT,
+        Sniffed::Zstd | Sniffed::Plain => ZSTD_INSPECT_LIMIT,
+        Sniffed::Gzip | Sniffed::Xz | Sniffed::Bzip2 => INSPECT_LIMIT,
     }
 }
 

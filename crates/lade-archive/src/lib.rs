@@ -36,7 +36,7 @@ pub use docker::{ManifestItem, Repositories};
 pub use error::ArchiveError;
 pub use export::export;
 pub use inspect::{
-    INSPECT_LIMIT, LayerFacts, ZSTD_INSPECT_LIMIT, entry_content_size, inspect_layer,
+    INSPECT_LIMIT, LayerFacts, entry_content_size, inspect_layer, inspect_limit,
     measure_stored_layer, plain_tar_content_size,
 };
 pub use load::{LoadOptions, LoadedImage, METADATA_LIMIT, METADATA_TOTAL_LIMIT, load, load_dir};

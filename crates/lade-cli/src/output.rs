@@ -260,11 +260,9 @@ pub fn hints_for(err: &anyhow::Error) -> Vec<String> {
                         "the registry (or something between) sent corrupt data, and none of it was kept: pull again".into(),
                     )
                 }
-                StoreError::CorruptFile { path, .. }
-                    if path.file_name() == Some("index.json".as_ref()) =>
-                {
+                StoreError::CorruptIndex { .. } => {
                     hints.push(
-                        "run `lade system check --repair` to rebuild index.json from what can be read of it and from lade's records (the damaged file is kept as index.corrupt)".into(),
+                        "run `lade system check --repair` to rebuild index.json from what can be read of it and from the images in the store (the damaged file is kept as index.corrupt)".into(),
                     )
                 }
                 StoreError::CorruptRecords { .. } => {

@@ -15,8 +15,7 @@ use crate::auth::{Challenge, TokenResponse, parse_challenge};
 use crate::blob_reader::{BlobReader, BlobReaders, BlobRequest, range_start};
 use crate::{ApiError, ClientError, Credential, TransportConfig};
 
-/// The largest manifest lade reads (the spec lets registries refuse more than 4 MiB).
-pub const MANIFEST_LIMIT: u64 = 4 << 20;
+pub use lade_oci::MANIFEST_LIMIT;
 /// The largest config blob read into memory.
 pub const CONFIG_LIMIT: u64 = 64 << 20;
 

@@ -17,6 +17,10 @@ pub use annotations::{Annotations, Labels};
 pub use config::{ContainerConfig, History, ImageConfig, RootFs};
 pub use descriptor::Descriptor;
 pub use manifest::{ImageIndex, ImageManifest, Manifest, ManifestError};
+
+/// The largest manifest lade reads, serves or looks for (the distribution spec lets
+/// registries refuse more than 4 MiB).
+pub const MANIFEST_LIMIT: u64 = 4 << 20;
 pub use platform::{Platform, PlatformError};
 
 /// The annotation that names a tag in an OCI image layout's `index.json`.

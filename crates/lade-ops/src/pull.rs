@@ -660,14 +660,7 @@ async fn fetch_layer(
     let done = Arc::new(AtomicU64::new(blob.offset()));
     let mut attempt = 0u32;
     let compression = media_type::layer_compression(&layer.media_type);
-    let inspect = match compression {
-        Some(Compression::Gzip) => layer.size <= lade_archive::INSPECT_LIMIT,
-        // zstd decompresses fast; an uncompressed layer only has its headers parsed.
-        Some(Compression::Zstd | Compression::None) => {
-            layer.size <= lade_archive::ZSTD_INSPECT_LIMIT
-        }
-        None => false,
-    };
+    let inspect = compression.is_some_and(|c| layer.size <= lade_archive::inspect_limit(c.into()));
     let mut inspector: Option<Inspector> = None;
     loop {
         if blob.offset() > total {

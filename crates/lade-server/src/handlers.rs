@@ -21,7 +21,7 @@ use crate::storage::Finish;
 use crate::{AppState, search};
 
 /// The largest manifest accepted.
-const MANIFEST_LIMIT: usize = 4 << 20;
+const MANIFEST_LIMIT: usize = lade_oci::MANIFEST_LIMIT as usize;
 
 type Result<T> = std::result::Result<T, ApiError>;
 

@@ -26,7 +26,7 @@ pub enum Problem {
     /// it is rebuilt from the blobs.
     CorruptRecords { path: PathBuf, reason: String },
     /// `index.json` cannot be read: every command fails until it is rebuilt from what
-    /// can be read of it and from lade's records.
+    /// can be read of it and from the images whose blobs are stored.
     CorruptIndex { path: PathBuf, reason: String },
 }
 
@@ -115,7 +115,7 @@ impl Store {
 
         // index.json first: nothing else is read without it.
         let mut index_rebuilt = false;
-        if let Err(StoreError::CorruptFile { path, source }) = self.read_index() {
+        if let Err(StoreError::CorruptIndex { path, source }) = self.read_index() {
             report.problems.push(Problem::CorruptIndex {
                 path,
                 reason: source.to_string(),
@@ -129,10 +129,9 @@ impl Store {
             }
             let r = self.rebuild_index()?;
             report.repairs.push(format!(
-                "kept the damaged index.json as {} and wrote a new one: {} entries read from it, {} images from lade's records and {} from the blobs alone (untagged: their names were in the damaged part)",
+                "kept the damaged index.json as {} and wrote a new one: {} entries read from it, {} more images found among the blobs (untagged: their names were in the damaged part)",
                 r.aside.display(),
                 r.from_file,
-                r.from_records,
                 r.from_blobs
             ));
             index_rebuilt = true;

@@ -181,9 +181,8 @@ pub(crate) struct DirectWriter {
     direct: bool,
     /// When a window was last handed over (or written).
     written_at: Instant,
-    /// Windows allocated for this file, at most `WINDOWS`.
-    windows: usize,
-    /// Allocated windows free to fill.
+    /// Allocated windows free to fill (with the one filling and those in flight, at
+    /// most `WINDOWS`).
     spare: Vec<Window>,
     /// Windows with the writer thread.
     in_flight: usize,
@@ -217,7 +216,6 @@ impl DirectWriter {
             base,
             direct,
             written_at: Instant::now(),
-            windows: 1,
             spare: Vec::new(),
             in_flight: 0,
             writer: None,
@@ -310,7 +308,6 @@ impl DirectWriter {
         if let Err(unsent) = jobs.send(job) {
             // The thread is gone: the window comes back, the spare one goes.
             self.window = unsent.0.window;
-            self.windows -= 1;
             self.writer = None;
             return Err(self.fail(self.thread_gone()));
         }
@@ -343,14 +340,14 @@ impl DirectWriter {
         }
     }
 
-    /// A window to fill: a spare one, a new one while fewer than `WINDOWS` exist, or
-    /// the next one the writer thread is done with.
+    /// A window to fill: a spare one, a new one while fewer than `WINDOWS` exist (the
+    /// one filling, the spares, those in flight), or the next one the writer thread is
+    /// done with.
     fn free_window(&mut self) -> io::Result<Window> {
         if let Some(window) = self.spare.pop() {
             return Ok(window);
         }
-        if self.windows < WINDOWS || self.in_flight == 0 {
-            self.windows += 1;
+        if 1 + self.in_flight < WINDOWS {
             return Ok(Window::new());
         }
         self.take_back()
@@ -361,7 +358,6 @@ impl DirectWriter {
         let done = self.writer.as_ref().and_then(|w| w.done.recv().ok());
         let Some(done) = done else {
             // The thread is gone, and the windows it held with it.
-            self.windows -= self.in_flight;
             self.in_flight = 0;
             return Err(self.fail(self.thread_gone()));
         };

@@ -28,6 +28,13 @@ pub enum StoreError {
         path: PathBuf,
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// `index.json` cannot be read; `Store::check` with repair rebuilds it from what
+    /// can still be read of it and from the images whose blobs are stored.
+    #[error("{} is corrupt: {source}", path.display())]
+    CorruptIndex {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The image records (`lade/meta.bin`, or an older lade's `meta.json`) cannot be
     /// read; `Store::check` with repair rebuilds them from the blobs.
     #[error("{} is corrupt: {source}", path.display())]

@@ -344,33 +344,19 @@ impl Store {
 
     /// Replaces a damaged `index.json`, kept beside it as `index.corrupt`, with the
     /// entries still readable in it (see [`crate::index::salvage`]) and, untagged,
-    /// every other image whose manifest is in the store: those lade's records know,
-    /// then any stored image manifest whose config is here. No image whose blobs are
-    /// here is left out, so none of its blobs looks unreferenced afterwards.
+    /// every other image whose manifest and config are in the store (whether lade's
+    /// records know it or not). No image whose blobs are here is left out, so none of
+    /// its blobs looks unreferenced afterwards.
     pub(crate) fn rebuild_index(&self) -> Result<Rebuilt, StoreError> {
         let _lock = self.lock_for_update()?;
         let path = self.root.join("index.json");
         let bytes = fs_err::read(&path)?;
         let mut entries = crate::index::salvage(&bytes);
         let from_file = entries.len();
-        let mut named: std::collections::HashSet<Digest> =
+        let named: std::collections::HashSet<Digest> =
             entries.iter().map(|d| d.digest.clone()).collect();
-        if let Ok((meta, _)) = self.read_meta() {
-            for r in meta.images.values() {
-                if self.has_blob(&r.manifest) && named.insert(r.manifest.clone()) {
-                    entries.push(Descriptor::new(
-                        r.manifest_media_type.clone(),
-                        r.manifest.clone(),
-                        r.manifest_size,
-                    ));
-                }
-            }
-        }
-        let from_records = entries.len() - from_file;
-        // Images neither names (the records lost too, or another tool's): each stored
-        // image manifest whose config is here and that no entry names yet.
         for (digest, size) in self.list_blobs()? {
-            if size > MANIFEST_AT_MOST || named.contains(&digest) {
+            if size > lade_oci::MANIFEST_LIMIT || named.contains(&digest) {
                 continue;
             }
             let Ok(bytes) = self.read_blob(&digest) else {
@@ -385,7 +371,7 @@ impl Store {
                 entries.push(Descriptor::new(media_type, digest, size));
             }
         }
-        let from_blobs = entries.len() - from_file - from_records;
+        let from_blobs = entries.len() - from_file;
         // The damaged file stays whole beside the new one: linked (or copied) aside
         // before the new one replaces it atomically.
         let aside = self.root.join("index.corrupt");
@@ -402,7 +388,6 @@ impl Store {
         Ok(Rebuilt {
             aside,
             from_file,
-            from_records,
             from_blobs,
         })
     }
@@ -570,18 +555,13 @@ fn warm_thread_heap(bytes: usize) {
 }
 
 /// What [`Store::rebuild_index`] did: where the damaged file went, and how many
-/// entries came from it, from the records and from the blobs alone.
+/// entries came from it and from the blobs.
 #[derive(Debug)]
 pub(crate) struct Rebuilt {
     pub aside: PathBuf,
     pub from_file: usize,
-    pub from_records: usize,
     pub from_blobs: usize,
 }
-
-/// Manifests are read up to this size when an index is rebuilt from the blobs (the
-/// registry's limit for a manifest).
-const MANIFEST_AT_MOST: u64 = 4 << 20;
 
 /// What a gzip trailer's ISIZE says of a `compressed`-byte stream: ISIZE is the size
 /// of the last member's content modulo 4 GiB. An encoder makes a stream longer than its
@@ -598,7 +578,7 @@ fn trailer_size(isize: u32, compressed: u64) -> Option<u64> {
 }
 
 fn parse_index(path: &Path, bytes: Vec<u8>) -> Result<Index, StoreError> {
-    let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::CorruptFile {
+    let corrupt = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::CorruptIndex {
         path: path.to_owned(),
         source,
     };

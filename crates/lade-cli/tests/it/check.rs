@@ -194,35 +194,39 @@ fn damaged_records_are_rebuilt_from_the_blobs() {
     assert!(after.contains(": 0 problems"), "{after}");
 }
 
-/// index.json cut short in the middle of its entries: every command says so and how to
-/// repair it; `system check` changes nothing; `--repair` keeps the damaged file, takes
-/// back the entries before the damage with their names and, untagged, the images
-/// lade's records know beyond it, and leaves a store that checks clean.
-#[test]
-fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_records() {
-    let t = TestRoot::new();
+/// The full IDs of the images in the store, sorted.
+fn image_ids(t: &TestRoot) -> Vec<String> {
+    let listed = t.run(&["images", "-q", "--no-trunc"]).ok().stdout;
+    let mut ids: Vec<String> = listed.lines().map(str::to_owned).collect();
+    ids.sort();
+    ids
+}
+
+/// A store of three images (one:1, two:2, three:3) whose index.json is then cut inside
+/// its second entry. Returns the image IDs before the damage and the file as left.
+fn three_images_and_a_cut_index(t: &TestRoot) -> (Vec<String>, Vec<u8>) {
     for (tag, file) in [("one:1", b"1"), ("two:2", b"2"), ("three:3", b"3")] {
         t.run_stdin(&["import", "-", tag], &tarball(&[("f", file)]))
             .ok();
     }
-    let ids = |t: &TestRoot| {
-        let mut ids: Vec<String> = t
-            .run(&["images", "-q", "--no-trunc"])
-            .ok()
-            .stdout
-            .lines()
-            .map(str::to_owned)
-            .collect();
-        ids.sort();
-        ids
-    };
-    let before = ids(&t);
+    let before = image_ids(t);
     let index = t.root().join("index.json");
-    let whole = std::fs::read(&index).unwrap();
-    let text = String::from_utf8(whole.clone()).unwrap();
-    // Cut inside the second entry.
+    let text = std::fs::read_to_string(&index).unwrap();
+    // The index's own mediaType, then its first and second entries'.
     let second = text.match_indices("\"mediaType\"").nth(2).unwrap().0;
-    std::fs::write(&index, &whole[..second + 5]).unwrap();
+    let cut = text.as_bytes()[..second + 5].to_vec();
+    std::fs::write(&index, &cut).unwrap();
+    (before, cut)
+}
+
+/// index.json cut short in the middle of its entries: every command says so and how to
+/// repair it; `system check` changes nothing; `--repair` keeps the damaged file, takes
+/// back the entries before the damage with their names and, untagged, the other images
+/// whose blobs are stored, and leaves a store that checks clean.
+#[test]
+fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_blobs() {
+    let t = TestRoot::new();
+    let (before, cut) = three_images_and_a_cut_index(&t);
     let damaged = t.snapshot();
 
     let run = t.run(&["images"]);
@@ -254,15 +258,12 @@ fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_records() {
     let run = t.run(&["system", "check", "--repair"]).ok();
     assert!(
         run.stdout
-            .contains("1 entries read from it, 2 images from lade's records"),
+            .contains("1 entries read from it, 2 more images found among the blobs"),
         "{}",
         run.stdout
     );
-    assert_eq!(
-        std::fs::read(t.root().join("index.corrupt")).unwrap(),
-        &whole[..second + 5]
-    );
-    assert_eq!(ids(&t), before, "an image was lost");
+    assert_eq!(std::fs::read(t.root().join("index.corrupt")).unwrap(), cut);
+    assert_eq!(image_ids(&t), before, "an image was lost");
     let names = t
         .run(&["images", "--format", "{{.Repository}}:{{.Tag}}"])
         .ok()
@@ -281,35 +282,20 @@ fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_records() {
 #[test]
 fn a_damaged_index_and_records_lose_no_image() {
     let t = TestRoot::new();
-    for (tag, file) in [("one:1", b"1"), ("two:2", b"2"), ("three:3", b"3")] {
-        t.run_stdin(&["import", "-", tag], &tarball(&[("f", file)]))
-            .ok();
-    }
-    let before = t.run(&["images", "-q", "--no-trunc"]).ok().stdout;
+    let (before, _) = three_images_and_a_cut_index(&t);
     let blobs_before = std::fs::read_dir(t.root().join("blobs/sha256"))
         .unwrap()
         .count();
-    let index = t.root().join("index.json");
-    let text = std::fs::read_to_string(&index).unwrap();
-    let second = text.match_indices("\"mediaType\"").nth(2).unwrap().0;
-    std::fs::write(&index, &text[..second + 5]).unwrap();
     std::fs::write(t.root().join("lade/meta.bin"), b"LADEMETA garbage").unwrap();
 
     let run = t.run(&["system", "check", "--repair"]).ok();
     assert!(
-        run.stdout.contains(
-            "1 entries read from it, 0 images from lade's records and 2 from the blobs alone"
-        ),
+        run.stdout
+            .contains("1 entries read from it, 2 more images found among the blobs"),
         "{}",
         run.stdout
     );
-    let mut after: Vec<&str> = Vec::new();
-    let listed = t.run(&["images", "-q", "--no-trunc"]).ok().stdout;
-    after.extend(listed.lines());
-    after.sort();
-    let mut want: Vec<&str> = before.lines().collect();
-    want.sort();
-    assert_eq!(after, want, "an image was lost");
+    assert_eq!(image_ids(&t), before, "an image was lost");
     assert_eq!(
         std::fs::read_dir(t.root().join("blobs/sha256"))
             .unwrap()
