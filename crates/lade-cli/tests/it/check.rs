@@ -168,22 +168,10 @@ fn damaged_records_are_rebuilt_from_the_blobs() {
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&records, bytes).unwrap();
 
-    let run = t.run(&["images"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(run.stderr.contains("meta.bin is corrupt"), "{}", run.stderr);
-    assert!(
-        run.stderr.contains(
-            "hint: run `lade system check --repair` to rebuild lade's image records from the blobs"
-        ),
-        "{}",
-        run.stderr
-    );
-    let run = t.run(&["system", "check"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stdout.contains("meta.bin cannot be read"),
-        "{}",
-        run.stdout
+    assert_damage_is_reported(
+        &t,
+        "meta.bin",
+        "hint: run `lade system check --repair` to rebuild lade's image records from the blobs",
     );
 
     let run = t.run(&["system", "check", "--repair"]).ok();
@@ -192,6 +180,27 @@ fn damaged_records_are_rebuilt_from_the_blobs() {
     assert_eq!(listing(&t), before);
     let after = t.run(&["system", "check"]).ok().stdout;
     assert!(after.contains(": 0 problems"), "{after}");
+}
+
+/// A store file that cannot be read: a command fails naming it, with `hint`, and
+/// `system check` fails saying so.
+#[track_caller]
+fn assert_damage_is_reported(t: &TestRoot, file: &str, hint: &str) {
+    let run = t.run(&["images"]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(
+        run.stderr.contains(&format!("{file} is corrupt")),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains(hint), "{}", run.stderr);
+    let run = t.run(&["system", "check"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stdout.contains(&format!("{file} cannot be read")),
+        "{}",
+        run.stdout
+    );
 }
 
 /// The full IDs of the images in the store, sorted.
@@ -229,25 +238,10 @@ fn a_damaged_index_is_rebuilt_from_what_is_readable_and_the_blobs() {
     let (before, cut) = three_images_and_a_cut_index(&t);
     let damaged = t.snapshot();
 
-    let run = t.run(&["images"]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
-    assert!(
-        run.stderr.contains("index.json is corrupt"),
-        "{}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("hint: run `lade system check --repair` to rebuild index.json"),
-        "{}",
-        run.stderr
-    );
-    let run = t.run(&["system", "check"]);
-    assert_eq!(run.code, 1);
-    assert!(
-        run.stdout.contains("index.json cannot be read"),
-        "{}",
-        run.stdout
+    assert_damage_is_reported(
+        &t,
+        "index.json",
+        "hint: run `lade system check --repair` to rebuild index.json",
     );
     assert_eq!(
         t.snapshot(),
